@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine (Python 3.11 + Java 17):
+#   make demo   install, generate TPC-H sample data, materialize a week, print the tables
+#   make test   install, lint, run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test lint dev bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v java >/dev/null || { echo "Java 17+ is required (PySpark runs on the JVM)"; exit 1; }
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	$(BIN)/lakehouse setup
+	@touch $@
+
+demo: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/lakehouse-sample-data
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse materialize --start 1992-01-01 --end 1992-01-07
+
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+dev: install
+	@mkdir -p $(DAGSTER_HOME)
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev
+
+bench: install
+	$(BIN)/python bench/foundation.py
+
+clean:
+	rm -rf .lakehouse $(DAGSTER_HOME)

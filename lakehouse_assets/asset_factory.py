@@ -1,0 +1,80 @@
+"""The shape every Spark table asset shares, in one place.
+
+``spark_asset`` sets what is structural (layer group, daily partitions with single-run
+backfills, the step-launcher resource key, kinds). Operational policies - freshness, retries,
+alerting - are applied to whole groups in ``definitions.py``, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dagster import AssetCheckSpec, AssetDep, AssetExecutionContext, AssetsDefinition, asset
+
+from lakehouse_assets.partitions import (
+    DateWindow,
+    daily_partitions,
+    partition_window,
+    single_run_backfill,
+)
+from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse_assets.resources import LakehouseStorage
+    from lakehouse_assets.storage import DeltaTableStore
+
+# Resources every Spark asset gets. The step launcher is among them so that binding a real
+# launcher (databricks mode) moves the step to a cluster without touching the asset.
+SPARK_ASSET_RESOURCES = frozenset({"spark", "storage", STEP_LAUNCHER_KEY})
+
+LAYERS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
+
+
+def spark_asset(
+    *,
+    name: str,
+    layer: str,
+    description: str,
+    deps: Sequence[str | AssetDep] = (),
+    check_specs: Sequence[AssetCheckSpec] = (),
+    partitioned: bool = True,
+    **kwargs: Any,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """``@asset`` for a Delta table built with Spark in ``layer``."""
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+    return asset(
+        name=name,
+        group_name=layer,
+        description=description,
+        deps=list(deps),
+        check_specs=list(check_specs),
+        partitions_def=daily_partitions if partitioned else None,
+        backfill_policy=single_run_backfill if partitioned else None,
+        required_resource_keys=set(SPARK_ASSET_RESOURCES),
+        kinds={"spark", "delta"},
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class SparkStep:
+    """What a Spark asset body works with: the session, the table store and its dates."""
+
+    session: SparkSession
+    store: DeltaTableStore
+    storage: LakehouseStorage
+    window: DateWindow | None
+
+
+def spark_step(context: AssetExecutionContext) -> SparkStep:
+    """Open the run's Spark session (created on first use) and bind the table store to it."""
+    session = context.resources.spark.get_session()
+    storage = context.resources.storage
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    window = partition_window(context) if partitioned else None
+    return SparkStep(session, storage.store(session), storage, window)

@@ -1,0 +1,1 @@
+"""Bronze: raw, immutable, append-only records of every landed file."""

@@ -1,0 +1,104 @@
+"""Listing the landing zone through Hadoop's FileSystem API, so one code path serves local disk,
+DBFS, UC volumes, S3 and ADLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+LANDING_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_LIST_FOLDERS_UP_TO = 31
+
+
+class LandingZoneError(RuntimeError):
+    """The landing zone is missing something the run needs (a folder, a day's files)."""
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: str
+    landing_date: dt.date
+    size: int
+
+
+class LandingZone:
+    """Read-only view of one source's landing folder: ``<dir>/<YYYY-MM-DD>/<files>``."""
+
+    def __init__(self, spark: SparkSession, source_dir: str, extension: str) -> None:
+        self._spark = spark
+        self.source_dir = source_dir.rstrip("/")
+        self.extension = extension
+        jvm = spark.sparkContext._jvm
+        self._jpath = jvm.org.apache.hadoop.fs.Path
+        self._fs = self._jpath(self.source_dir).getFileSystem(
+            spark.sparkContext._jsc.hadoopConfiguration()
+        )
+
+    def require_exists(self, source: str) -> None:
+        """Fail with a clear message when the source's landing folder does not exist."""
+        if not self._fs.exists(self._jpath(self.source_dir)):
+            raise LandingZoneError(
+                f"landing folder for source {source!r} does not exist: {self.source_dir} "
+                "(generate sample data with `python -m lakehouse_assets.sample_data`, or point "
+                "LAKEHOUSE_LANDING_ROOT at the landing zone)"
+            )
+
+    def files_for(self, days: Iterable[dt.date]) -> list[LandedFile]:
+        """Landed data files of the given days (hidden and temporary files excluded).
+
+        A few days are listed folder by folder; long ranges with one glob, so the number of
+        storage calls stays small both for a daily run and for a full backfill.
+        """
+        wanted = {day.isoformat() for day in days}
+        if len(wanted) <= _LIST_FOLDERS_UP_TO:
+            statuses = []
+            for key in sorted(wanted):
+                folder = self._jpath(f"{self.source_dir}/{key}")
+                if self._fs.exists(folder):
+                    statuses.extend(self._fs.listStatus(folder))
+        else:
+            pattern = self._jpath(f"{self.source_dir}/{LANDING_DATE_GLOB}/*")
+            statuses = list(self._fs.globStatus(pattern) or [])
+        files = []
+        for status in statuses:
+            path = status.getPath()
+            day = path.getParent().getName()
+            if day in wanted and status.isFile() and _is_data_file(path.getName(), self.extension):
+                landed = LandedFile(
+                    normalize_file_uri(path.toString()),
+                    dt.date.fromisoformat(day),
+                    int(status.getLen()),
+                )
+                files.append(landed)
+        return sorted(files, key=lambda f: f.path)
+
+    def days_without_files(self, days: Iterable[dt.date]) -> list[dt.date]:
+        """Days in ``days`` whose landing folder holds no data file."""
+        days = list(days)
+        landed = {f.landing_date for f in self.files_for(days)}
+        return [day for day in days if day not in landed]
+
+
+def normalize_file_uri(uri: str) -> str:
+    """One spelling per file: Spark writes ``file:/x``, ``file:///x`` or ``/x`` for the same path.
+
+    The lakehouse stores ``file:/x`` (what ``_metadata.file_path`` reports) and the decoded
+    form of any percent-escapes.
+    """
+    uri = unquote(uri)
+    if uri.startswith("file:///"):
+        return "file:/" + uri[len("file:///") :]
+    if uri.startswith("/"):
+        return "file:" + uri
+    return uri
+
+
+def _is_data_file(name: str, extension: str) -> bool:
+    return name.endswith(f".{extension}") and not name.startswith((".", "_"))

@@ -1,0 +1,1 @@
+"""Features: point-in-time customer feature snapshots (built on gold)."""

@@ -1,0 +1,1 @@
+"""Gold: the dimensional model (star schema) BI tools and features read."""

@@ -1,0 +1,72 @@
+"""Resources, chosen per environment (``LAKEHOUSE_ENV``) when the Definitions are built.
+
+This is the only place that knows about environments: asset bodies receive ``spark``,
+``storage`` and the step-launcher key and never ask where they run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import ResourceDefinition
+
+from lakehouse_assets.resources.spark import (
+    DatabricksSparkResource,
+    LocalSparkResource,
+    SparkResource,
+)
+from lakehouse_assets.resources.storage import LakehouseStorage
+from lakehouse_assets.settings import LakehouseSettings
+
+# Every Spark asset requires this key. Locally it is bound to a no-op resource; in databricks
+# mode to dagster-databricks' step launcher, which ships the step to a cluster. Assets do not
+# change when the launcher is plugged in.
+STEP_LAUNCHER_KEY = "pyspark_step_launcher"
+
+__all__ = [
+    "STEP_LAUNCHER_KEY",
+    "LakehouseStorage",
+    "SparkResource",
+    "build_resources",
+]
+
+
+def build_resources(settings: LakehouseSettings) -> dict[str, Any]:
+    """The resource set for ``settings.env``."""
+    if settings.env == "databricks":
+        return _databricks_resources(settings)
+    return _local_resources(settings)
+
+
+def _local_resources(settings: LakehouseSettings) -> dict[str, Any]:
+    return {
+        "spark": LocalSparkResource(warehouse_dir=f"{settings.root}/_spark_warehouse"),
+        "storage": LakehouseStorage(
+            table_storage="path",
+            root=settings.root,
+            catalog=settings.catalog,
+            landing_root=settings.landing_root,
+            checkpoint_root=settings.checkpoint_root,
+        ),
+        STEP_LAUNCHER_KEY: ResourceDefinition.none_resource(
+            description="Local runs execute Spark steps in-process; no launcher."
+        ),
+    }
+
+
+def _databricks_resources(settings: LakehouseSettings) -> dict[str, Any]:
+    # The Databricks step launcher itself is wired in by the Databricks execution issue; until
+    # then databricks mode addresses Unity Catalog tables from a cluster-side session.
+    return {
+        "spark": DatabricksSparkResource(),
+        "storage": LakehouseStorage(
+            table_storage="unity_catalog",
+            root=settings.root,
+            catalog=settings.catalog,
+            landing_root=settings.landing_root,
+            checkpoint_root=settings.checkpoint_root,
+        ),
+        STEP_LAUNCHER_KEY: ResourceDefinition.none_resource(
+            description="Placeholder until the Databricks step launcher is configured."
+        ),
+    }

@@ -1,0 +1,1 @@
+"""Silver: cleansed, typed, deduplicated records, traceable to their bronze rows."""

@@ -1,0 +1,280 @@
+"""The table abstraction: one class owns every read and write pattern of the lakehouse.
+
+Assets never call ``df.write`` themselves. They hand a DataFrame to :class:`DeltaTableStore`,
+which knows where the table lives (a :class:`~lakehouse_assets.storage.locators.TableLocator`)
+and writes it with one of three patterns:
+
+* :meth:`DeltaTableStore.append` - bronze; optionally idempotent per (app id, version) so a
+  retried streaming micro-batch is written exactly once.
+* :meth:`DeltaTableStore.overwrite_window` - replace exactly the rows of a date window with
+  Delta ``replaceWhere``; every other partition is untouched, and rows outside the window are
+  rejected by Delta instead of silently widening the overwrite.
+* :meth:`DeltaTableStore.merge` - upsert on business keys.
+
+Every write returns a :class:`WriteResult` with the Delta version it produced and the row
+metrics Delta recorded for the commit, so materialization metadata is read from the
+transaction log rather than recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.storage.locators import TableLocator, check_identifier
+
+if TYPE_CHECKING:
+    from delta.tables import DeltaTable
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+# Properties every lakehouse table gets. Auto-compaction keeps daily micro-writes from piling
+# up small files; the checkpoint interval keeps log replay short on tables written daily.
+DEFAULT_TABLE_PROPERTIES: Mapping[str, str] = {
+    "delta.autoOptimize.optimizeWrite": "true",
+    "delta.autoOptimize.autoCompact": "true",
+    "delta.checkpointInterval": "10",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A logical lakehouse table: layer + name, physical partitioning and documentation."""
+
+    layer: str
+    name: str
+    partition_by: tuple[str, ...] = ()
+    comment: str = ""
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        check_identifier("layer", self.layer)
+        check_identifier("table", self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        """``layer.table``: the engine-independent name used in logs and metadata."""
+        return f"{self.layer}.{self.name}"
+
+
+@dataclass(frozen=True)
+class IdempotentWrite:
+    """Delta's idempotent-write token: a commit with (app_id, version) is applied at most once.
+
+    Structured Streaming ``foreachBatch`` sinks pass (stream id, batch id) so a micro-batch that
+    is retried after a crash is skipped if its first attempt already committed.
+    """
+
+    app_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did, read back from the Delta log."""
+
+    table: str
+    version: int
+    operation: str
+    rows_written: int
+    metrics: Mapping[str, int] = field(default_factory=dict)
+    skipped: bool = False
+
+
+class TableWriteError(RuntimeError):
+    """A write was refused before it could damage a table."""
+
+
+class DeltaTableStore:
+    """Reads and writes lakehouse tables for one Spark session and one locator."""
+
+    def __init__(self, spark: SparkSession, locator: TableLocator) -> None:
+        self.spark = spark
+        self.locator = locator
+
+    # -- addressing -------------------------------------------------------------------------
+
+    def identifier(self, spec: TableSpec) -> str:
+        """The table's path (local / cloud storage) or Unity Catalog name."""
+        return self.locator.identifier(spec.layer, spec.name)
+
+    def exists(self, spec: TableSpec) -> bool:
+        from delta.tables import DeltaTable
+
+        ident = self.identifier(spec)
+        if self.locator.by_path:
+            return DeltaTable.isDeltaTable(self.spark, ident)
+        return self.spark.catalog.tableExists(ident)
+
+    def delta_table(self, spec: TableSpec) -> DeltaTable:
+        from delta.tables import DeltaTable
+
+        ident = self.identifier(spec)
+        if self.locator.by_path:
+            return DeltaTable.forPath(self.spark, ident)
+        return DeltaTable.forName(self.spark, ident)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def read(self, spec: TableSpec, where: str | None = None) -> DataFrame:
+        """The table as a DataFrame, optionally filtered (filters on partition and stats
+        columns prune files before anything is read)."""
+        ident = self.identifier(spec)
+        reader = self.spark.read.format("delta")
+        df = reader.load(ident) if self.locator.by_path else self.spark.read.table(ident)
+        return df.where(where) if where else df
+
+    def read_window(self, spec: TableSpec, window: DateWindow, column: str) -> DataFrame:
+        """Rows whose ``column`` (a DATE) falls in ``window``."""
+        return self.read(spec, window.sql_predicate(column))
+
+    def version(self, spec: TableSpec) -> int:
+        """Current Delta version, or -1 when the table does not exist yet."""
+        if not self.exists(spec):
+            return -1
+        return int(self.delta_table(spec).history(1).select("version").first()[0])
+
+    def row_count(self, spec: TableSpec, where: str | None = None) -> int:
+        """Row count; without a filter Delta answers from the log's file statistics."""
+        return self.read(spec, where).count()
+
+    # -- DDL --------------------------------------------------------------------------------
+
+    def ensure_table(self, spec: TableSpec, schema: StructType) -> bool:
+        """Create the table with ``schema`` if it does not exist. Returns True if created.
+
+        Column comments travel in each field's ``comment`` metadata, so the table carries its
+        own documentation (what ``DESCRIBE TABLE`` and the data dictionary show).
+        """
+        if self.exists(spec):
+            return False
+        from delta.tables import DeltaTable
+
+        builder = DeltaTable.createIfNotExists(self.spark)
+        ident = self.identifier(spec)
+        builder = builder.location(ident) if self.locator.by_path else builder.tableName(ident)
+        builder = builder.addColumns(schema)
+        if spec.partition_by:
+            builder = builder.partitionedBy(*spec.partition_by)
+        if spec.comment:
+            builder = builder.comment(spec.comment)
+        for key, value in {**DEFAULT_TABLE_PROPERTIES, **dict(spec.properties)}.items():
+            builder = builder.property(key, value)
+        builder.execute()
+        return True
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def append(
+        self,
+        spec: TableSpec,
+        df: DataFrame,
+        *,
+        idempotent: IdempotentWrite | None = None,
+        merge_schema: bool = False,
+    ) -> WriteResult:
+        """Append rows. With ``idempotent``, a repeat of the same (app_id, version) is a no-op."""
+        self.ensure_table(spec, df.schema)
+        # Only an idempotent write can be skipped; knowing the version before tells us if it was.
+        before = self.version(spec) if idempotent is not None else None
+        options: dict[str, str] = {}
+        if idempotent is not None:
+            options |= {"txnAppId": idempotent.app_id, "txnVersion": str(idempotent.version)}
+        if merge_schema:
+            options["mergeSchema"] = "true"
+        self._save(spec, df, mode="append", options=options)
+        return self._result_since(spec, before)
+
+    def overwrite_window(
+        self, spec: TableSpec, df: DataFrame, window: DateWindow, column: str
+    ) -> WriteResult:
+        """Atomically replace the rows of ``window`` (on DATE ``column``) with ``df``.
+
+        Only rows matching the window predicate are replaced. If ``df`` holds a row outside
+        the window, Delta rejects the whole write (``DELTA_REPLACE_WHERE_MISMATCH``) and the
+        table is unchanged - the write can never turn into a full-table overwrite.
+        """
+        if column not in df.columns:
+            raise TableWriteError(
+                f"cannot overwrite {spec.qualified_name} by {column!r}: column not in the data"
+            )
+        if spec.partition_by and column not in spec.partition_by:
+            raise TableWriteError(
+                f"{spec.qualified_name} is partitioned by {spec.partition_by}; a window "
+                f"overwrite on {column!r} would rewrite files across partitions"
+            )
+        self.ensure_table(spec, df.schema)
+        self._save(
+            spec,
+            df,
+            mode="overwrite",
+            options={"replaceWhere": window.sql_predicate(column)},
+        )
+        return self._result_since(spec)
+
+    def merge(
+        self,
+        spec: TableSpec,
+        source: DataFrame,
+        keys: Sequence[str],
+        *,
+        target_filter: str | None = None,
+        update_condition: str | None = None,
+    ) -> WriteResult:
+        """Upsert ``source`` into the table on ``keys``.
+
+        Args:
+            keys: Business key columns; matched with null-safe equality.
+            target_filter: Extra predicate on the target (``t.``) side, e.g. a partition window,
+                so the merge prunes files instead of scanning the whole table.
+            update_condition: Only update a matched row when this holds (e.g. newer sequence).
+        """
+        if not keys:
+            raise TableWriteError(f"merge into {spec.qualified_name} needs at least one key")
+        self.ensure_table(spec, source.schema)
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        if target_filter:
+            condition = f"({condition}) AND ({target_filter})"
+        builder = (
+            self.delta_table(spec)
+            .alias("t")
+            .merge(source.alias("s"), condition)
+            .whenMatchedUpdateAll(condition=update_condition)
+            .whenNotMatchedInsertAll()
+        )
+        builder.execute()
+        return self._result_since(spec)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _save(self, spec: TableSpec, df: DataFrame, *, mode: str, options: dict[str, str]) -> None:
+        writer = df.write.format("delta").mode(mode).options(**options)
+        ident = self.identifier(spec)
+        if self.locator.by_path:
+            writer.save(ident)
+        else:
+            writer.saveAsTable(ident)
+
+    def _result_since(self, spec: TableSpec, before: int | None = None) -> WriteResult:
+        """Describe the last commit; with ``before``, report a skip if nothing was committed."""
+        last = self.delta_table(spec).history(1).first()
+        version = int(last["version"])
+        metrics = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if v.isdigit()}
+        if version == before:
+            return WriteResult(self.identifier(spec), version, "NONE", 0, {}, skipped=True)
+        return WriteResult(
+            table=self.identifier(spec),
+            version=version,
+            operation=str(last["operation"]),
+            rows_written=_rows_written(metrics),
+            metrics=metrics,
+        )
+
+
+def _rows_written(metrics: Mapping[str, int]) -> int:
+    """Rows a commit produced: output rows of a write, or inserted + updated rows of a MERGE."""
+    if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
+        return metrics["numOutputRows"]
+    return metrics.get("numTargetRowsInserted", 0) + metrics.get("numTargetRowsUpdated", 0)

@@ -1,0 +1,63 @@
+"""Materialization metadata, read from the Delta log and the written partition."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dagster import MetadataValue, TableColumn, TableSchema
+
+if TYPE_CHECKING:
+    from pyspark.sql.types import StructType
+
+    from lakehouse_assets.partitions import DateWindow
+    from lakehouse_assets.storage.delta_tables import DeltaTableStore, TableSpec, WriteResult
+
+
+def table_schema(schema: StructType) -> TableSchema:
+    """Dagster's column schema (name, Spark type, comment) of a Spark schema."""
+    return TableSchema(
+        columns=[
+            TableColumn(
+                name=f.name,
+                type=f.dataType.simpleString(),
+                description=f.metadata.get("comment"),
+            )
+            for f in schema.fields
+        ]
+    )
+
+
+def materialization_metadata(
+    store: DeltaTableStore,
+    spec: TableSpec,
+    *,
+    write: WriteResult | None,
+    window: DateWindow | None = None,
+    date_column: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Row counts, Delta version, table location, schema and partition of a materialization.
+
+    ``dagster/row_count`` is the whole table (Delta answers an unfiltered count from file
+    statistics); ``dagster/partition_row_count`` is the rows of the materialized window.
+    """
+    df = store.read(spec)
+    metadata: dict[str, Any] = {
+        "dagster/table_name": spec.qualified_name,
+        "table_location": store.identifier(spec),
+        "dagster/row_count": df.count(),
+        "delta_version": write.version if write is not None else store.version(spec),
+        "dagster/column_schema": table_schema(df.schema),
+    }
+    if window is not None and date_column is not None:
+        metadata["partition"] = window.label()
+        metadata["dagster/partition_row_count"] = df.where(
+            window.sql_predicate(date_column)
+        ).count()
+    if write is not None:
+        metadata["delta_operation"] = write.operation
+        metadata["rows_written"] = write.rows_written
+        if write.metrics:
+            metadata["delta_operation_metrics"] = MetadataValue.json(dict(write.metrics))
+    metadata.update(extra or {})
+    return metadata

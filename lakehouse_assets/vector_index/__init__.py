@@ -1,0 +1,1 @@
+"""Vector index: document embeddings and the approximate nearest neighbour index."""

@@ -1,0 +1,41 @@
+"""The write-then-verify step shared by every date-partitioned silver and gold asset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dagster import AssetCheckResult, MaterializeResult
+
+from lakehouse_assets.storage.metadata import materialization_metadata
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from lakehouse_assets.partitions import DateWindow
+    from lakehouse_assets.storage import DeltaTableStore, TableSpec
+
+WindowChecks = Callable[["DataFrame"], list[AssetCheckResult]]
+
+
+def overwrite_window_and_check(
+    store: DeltaTableStore,
+    target: TableSpec,
+    rows: DataFrame,
+    window: DateWindow,
+    date_column: str,
+    checks: WindowChecks,
+) -> MaterializeResult:
+    """Replace ``window`` of ``target`` with ``rows``, then run ``checks`` on what was written.
+
+    Checks read the table back rather than trusting the DataFrame that was written, so they
+    verify the committed state, which is what downstream assets will read.
+    """
+    write = store.overwrite_window(target, rows, window, date_column)
+    written = store.read_window(target, window, date_column)
+    return MaterializeResult(
+        metadata=materialization_metadata(
+            store, target, write=write, window=window, date_column=date_column
+        ),
+        check_results=checks(written),
+    )

@@ -1,0 +1,48 @@
+"""Shared fixtures.
+
+One Spark session per test session: starting a JVM costs ~10 s on two cores, so tests that need
+Spark share the session created here (the resources' ``get_session`` reuses it). Tests that do
+not request ``spark`` never start a JVM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakehouse_assets.resources.spark import local_spark_conf, start_local_session
+from lakehouse_assets.sample_data import generate_tpch
+
+TEST_SCALE_FACTOR = 0.01
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The test session's Spark: local[2], UI off, few shuffle partitions."""
+    warehouse = tmp_path_factory.mktemp("spark_warehouse")
+    session = start_local_session(
+        local_spark_conf(
+            master="local[2]",
+            app_name="lakehouse_assets_tests",
+            shuffle_partitions=2,
+            driver_memory="3g",
+            ui_enabled=False,
+            warehouse_dir=str(warehouse),
+        )
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def tpch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TPC-H SF 0.01 generated once per test session by tpchgen-cli (no Spark)."""
+    return generate_tpch(TEST_SCALE_FACTOR, tmp_path_factory.mktemp("tpch") / "sf0.01")
+
+
+def days(first: str, last: str) -> list[dt.date]:
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]

@@ -1,0 +1,122 @@
+"""Pure logic: settings, partition windows, locators, Spark conf. No Spark session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from lakehouse_assets.partitions import (
+    TPCH_FIRST_ORDER_DATE,
+    TPCH_LAST_ORDER_DATE,
+    DateWindow,
+    daily_partitions,
+)
+from lakehouse_assets.resources.spark import delta_maven_coordinate, local_spark_conf
+from lakehouse_assets.settings import LakehouseSettings, SettingsError
+from lakehouse_assets.storage import PathLocator, UnityCatalogLocator
+
+
+def test_settings_default_to_local_under_dot_lakehouse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = LakehouseSettings.from_env({})
+    assert settings.env == "local"
+    assert settings.root == str(tmp_path / ".lakehouse")
+    assert settings.landing_root == str(tmp_path / ".lakehouse" / "landing")
+    assert settings.checkpoint_root == str(tmp_path / ".lakehouse" / "_checkpoints")
+
+
+def test_settings_read_databricks_environment():
+    settings = LakehouseSettings.from_env(
+        {
+            "LAKEHOUSE_ENV": "Databricks",
+            "LAKEHOUSE_CATALOG": "prod",
+            "LAKEHOUSE_LANDING_ROOT": "abfss://landing@acct.dfs.core.windows.net/tpch/",
+            "LAKEHOUSE_CHECKPOINT_ROOT": "/Volumes/prod/ops/checkpoints",
+        }
+    )
+    assert settings.env == "databricks"
+    assert settings.catalog == "prod"
+    assert settings.landing_root == "abfss://landing@acct.dfs.core.windows.net/tpch"
+    assert settings.checkpoint_root == "/Volumes/prod/ops/checkpoints"
+
+
+def test_unknown_environment_is_a_clear_error():
+    with pytest.raises(SettingsError, match="LAKEHOUSE_ENV='staging' is not supported"):
+        LakehouseSettings.from_env({"LAKEHOUSE_ENV": "staging"})
+
+
+def test_partitions_cover_exactly_the_tpch_order_dates():
+    keys = daily_partitions.get_partition_keys()
+    assert keys[0] == TPCH_FIRST_ORDER_DATE.isoformat() == "1992-01-01"
+    assert keys[-1] == TPCH_LAST_ORDER_DATE.isoformat() == "1998-08-02"
+    assert len(keys) == (TPCH_LAST_ORDER_DATE - TPCH_FIRST_ORDER_DATE).days + 1
+
+
+def test_date_window_from_dagster_half_open_time_window():
+    window = DateWindow.from_time_window(dt.datetime(1992, 1, 1), dt.datetime(1992, 1, 4))
+    assert window == DateWindow(dt.date(1992, 1, 1), dt.date(1992, 1, 3))
+    assert len(window) == 3
+    assert [d.day for d in window.days()] == [1, 2, 3]
+    assert dt.date(1992, 1, 3) in window and dt.date(1992, 1, 4) not in window
+
+
+def test_window_predicates_select_exactly_the_window():
+    assert DateWindow.single(dt.date(1992, 1, 2)).sql_predicate("order_date") == (
+        "order_date = DATE'1992-01-02'"
+    )
+    assert DateWindow.from_keys("1992-01-01", "1992-01-07").sql_predicate("order_date") == (
+        "order_date >= DATE'1992-01-01' AND order_date <= DATE'1992-01-07'"
+    )
+
+
+@pytest.mark.parametrize("column", ["order_date OR 1=1", "x; drop", "", "a-b"])
+def test_window_predicate_refuses_anything_but_a_column_name(column):
+    with pytest.raises(ValueError, match="not a plain column name"):
+        DateWindow.single(dt.date(1992, 1, 1)).sql_predicate(column)
+
+
+def test_empty_window_is_rejected():
+    with pytest.raises(ValueError, match="empty date window"):
+        DateWindow(dt.date(1992, 1, 2), dt.date(1992, 1, 1))
+
+
+def test_locators_map_layer_and_table_to_path_or_unity_catalog_name():
+    assert PathLocator("/data/lh/").identifier("gold", "fact_sales") == "/data/lh/gold/fact_sales"
+    assert UnityCatalogLocator("prod").identifier("gold", "fact_sales") == "prod.gold.fact_sales"
+
+
+@pytest.mark.parametrize("bad", ["Gold", "fact-sales", "../etc", "1table", "a.b"])
+def test_locators_refuse_names_that_are_not_snake_case(bad):
+    with pytest.raises(ValueError, match="lower snake_case"):
+        PathLocator("/x").identifier("gold", bad)
+    with pytest.raises(ValueError, match="lower snake_case"):
+        UnityCatalogLocator(bad).identifier("gold", "t")
+
+
+def test_delta_jar_matches_installed_wheels():
+    from importlib.metadata import version
+
+    spark_minor = ".".join(version("pyspark").split(".")[:2])
+    assert delta_maven_coordinate() == (
+        f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"
+    )
+
+
+def test_local_spark_conf_has_delta_aqe_and_laptop_sizing():
+    conf = local_spark_conf(
+        master="local[*]",
+        app_name="x",
+        shuffle_partitions=4,
+        driver_memory="2g",
+        ui_enabled=False,
+        warehouse_dir="/tmp/wh",
+        extra_conf={"spark.sql.shuffle.partitions": "8"},
+    )
+    assert conf["spark.jars.packages"] == delta_maven_coordinate()
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.catalog.spark_catalog"].endswith("DeltaCatalog")
+    assert conf["spark.sql.adaptive.enabled"] == "true"
+    assert conf["spark.ui.enabled"] == "false"
+    assert conf["spark.sql.shuffle.partitions"] == "8"  # extra_conf wins
+    assert "org.apache.hadoop:hadoop-client-api" in conf["spark.jars.excludes"]
