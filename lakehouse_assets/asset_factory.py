@@ -7,11 +7,19 @@ alerting - are applied to whole groups in ``definitions.py``, not here.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetCheckSpec, AssetDep, AssetExecutionContext, AssetsDefinition, asset
+from dagster import (
+    AssetCheckSpec,
+    AssetDep,
+    AssetExecutionContext,
+    AssetsDefinition,
+    BetaWarning,
+    asset,
+)
 
 from lakehouse_assets.partitions import (
     DateWindow,
@@ -47,7 +55,7 @@ def spark_asset(
     """``@asset`` for a Delta table built with Spark in ``layer``."""
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-    return asset(
+    options = dict(
         name=name,
         group_name=layer,
         description=description,
@@ -59,6 +67,14 @@ def spark_asset(
         kinds={"spark", "delta"},
         **kwargs,
     )
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        # backfill_policy is marked beta; single-run backfills are a deliberate dependency.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BetaWarning)
+            return asset(**options)(fn)
+
+    return decorate
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,22 @@ def test_materialization_metadata_and_checks(day_by_day):
         "fact_sales_reconciles_with_silver",
         "agg_daily_sales_reconciles_with_fact",
     }
+
+
+def test_other_engines_read_the_tables_at_the_path_contract(day_by_day):
+    """delta-rs finds the table at <root>/<layer>/<table>; DuckDB queries it through delta-rs."""
+    from deltalake import DeltaTable
+
+    settings, store, _, _ = day_by_day
+    dataset = DeltaTable(f"{settings.root}/gold/fact_sales").to_pyarrow_dataset()  # noqa: F841
+    duck = dict(
+        duckdb.sql("SELECT order_date, sum(net_amount) FROM dataset GROUP BY ALL").fetchall()
+    )
+    spark_totals = {
+        r["order_date"]: r["net"]
+        for r in store.read(FACT_SALES)
+        .groupBy("order_date")
+        .agg(F.sum("net_amount").alias("net"))
+        .collect()
+    }
+    assert duck == spark_totals and len(duck) == len(DAYS)
