@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from lakehouse_assets.bronze import sources
-from lakehouse_assets.bronze.tables import bronze_table
+from lakehouse_assets.bronze.sources import ALL_SOURCES
+from lakehouse_assets.bronze.tables import DEAD_LETTER, bronze_table
 from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.monitoring import tables as monitoring
 from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.storage import TableSpec
 
 ALL_TABLES: tuple[TableSpec, ...] = (
-    bronze_table(sources.ORDERS),
-    bronze_table(sources.LINEITEM),
+    *(bronze_table(source) for source in ALL_SOURCES),
+    DEAD_LETTER,
     silver.ORDERS,
     silver.LINE_ITEMS,
     gold.FACT_SALES,
     gold.AGG_DAILY_SALES,
     monitoring.INGESTED_FILES,
+    monitoring.INGESTION_EVENTS,
+    monitoring.SCHEMA_CHANGES,
 )

@@ -7,18 +7,34 @@ opens no connection, so ``dagster definitions validate`` stays fast.
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor, multiprocess_executor
+from dagster import AssetKey, Definitions, in_process_executor, multiprocess_executor
 
-from lakehouse_assets.bronze.assets import bronze_assets
+from lakehouse_assets.bronze.assets import bronze_asset_name, bronze_assets
+from lakehouse_assets.bronze.sensors import landing_sensor
+from lakehouse_assets.bronze.sources import ALL_SOURCES
 from lakehouse_assets.gold.assets import gold_assets
-from lakehouse_assets.jobs import jobs, schedules
+from lakehouse_assets.jobs import ingest_bronze_job, jobs, schedules
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
 from lakehouse_assets.silver.assets import silver_assets
 
 
+def build_sensors(settings: LakehouseSettings) -> list:
+    """One file-arrival sensor per landed source."""
+    return [
+        landing_sensor(
+            source,
+            AssetKey(bronze_asset_name(source)),
+            landing_dir=f"{settings.landing_root}/{source.name}",
+            job_name=ingest_bronze_job.name,
+            interval_seconds=settings.sensor_interval_seconds,
+        )
+        for source in ALL_SOURCES
+    ]
+
+
 def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
-    """Assemble assets, checks, jobs, schedules and the environment's resources."""
+    """Assemble assets, checks, jobs, schedules, sensors and the environment's resources."""
     settings = settings or LakehouseSettings.from_env()
     # Locally every step of a run shares one Spark JVM (in-process); on Databricks each step
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
@@ -27,6 +43,7 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
         assets=[*bronze_assets, *silver_assets, *gold_assets],
         jobs=jobs,
         schedules=schedules,
+        sensors=build_sensors(settings),
         resources=build_resources(settings),
         executor=executor,
     )

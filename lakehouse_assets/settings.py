@@ -34,6 +34,7 @@ class LakehouseSettings:
         landing_root: Where source files land (a local path or a cloud URI).
         checkpoint_root: Where streaming checkpoints live.
         catalog: Unity Catalog catalog name used in ``databricks`` mode.
+        sensor_interval_seconds: How often the file-arrival sensors look for new files.
     """
 
     env: LakehouseEnv
@@ -41,6 +42,7 @@ class LakehouseSettings:
     landing_root: str
     checkpoint_root: str
     catalog: str
+    sensor_interval_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LakehouseSettings:
@@ -60,7 +62,23 @@ class LakehouseSettings:
             landing_root=_absolute(landing),
             checkpoint_root=_absolute(checkpoints),
             catalog=environ.get("LAKEHOUSE_CATALOG", "dev"),
+            sensor_interval_seconds=_positive_int(
+                environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=60
+            ),
         )
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
 
 
 def _absolute(location: str) -> str:

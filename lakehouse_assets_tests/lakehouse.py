@@ -34,7 +34,7 @@ def materialize_range(
     first: dt.date,
     last: dt.date,
     *,
-    selection: str = "*",
+    selection: str | list[str] = "*",
     raise_on_error: bool = True,
 ) -> ExecuteInProcessResult:
     """Materialize the selected assets for ``first..last`` as one run (a single-run backfill)."""
@@ -53,7 +53,12 @@ def materialize_range(
 
 
 def materialize_day(
-    settings: LakehouseSettings, day: dt.date, *, selection: str = "*", raise_on_error: bool = True
+    settings: LakehouseSettings,
+    day: dt.date,
+    *,
+    selection: str | list[str] = "*",
+    raise_on_error: bool = True,
+    run_config: dict[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize the selected assets for one partition."""
     defs = build_definitions(settings)
@@ -63,4 +68,15 @@ def materialize_day(
         selection=selection,
         partition_key=day.isoformat(),
         raise_on_error=raise_on_error,
+        run_config=run_config,
     )
+
+
+def step_error(result: ExecuteInProcessResult) -> Any:
+    """The user-code error of the first failed step."""
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    return failure.step_failure_data.error.cause
+
+
+def checks_by_name(result: ExecuteInProcessResult) -> dict[str, Any]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}

@@ -38,7 +38,12 @@ def test_every_definition_resolves_in_both_environments():
         assert set(SLICE) <= keys
         assert repo.asset_graph.asset_check_keys
         assert {j.name for j in repo.get_all_jobs()} >= {"lakehouse_daily_job", "ingest_bronze_job"}
-        assert [s.name for s in repo.schedule_defs] == ["lakehouse_daily_job_schedule"]
+        assert {s.name for s in repo.schedule_defs} == {
+            "lakehouse_daily_job_schedule",
+            "bronze_ingest_schedule",
+        }
+        assert len(repo.sensor_defs) == 7
+        assert "replay_dead_letters_job" in {j.name for j in repo.get_all_jobs()}
 
 
 def test_assets_read_left_to_right_by_layer_and_declare_the_step_launcher():

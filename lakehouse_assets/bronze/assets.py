@@ -1,39 +1,58 @@
-"""Bronze assets: the raw, append-only record of everything that landed."""
+"""Bronze assets: the raw, append-only record of everything that landed, one per source."""
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetsDefinition, MaterializeResult
 
 from lakehouse_assets.asset_factory import spark_asset
-from lakehouse_assets.bronze.ingest import LANDED_FILES_INGESTED, materialize_bronze_source
-from lakehouse_assets.bronze.sources import LINEITEM, ORDERS, LandingSource
+from lakehouse_assets.bronze.ingest import (
+    INGESTION_ACCOUNTING,
+    LANDED_FILES_INGESTED,
+    NO_NEW_DEAD_LETTERS,
+    BronzeIngestConfig,
+    materialize_bronze_source,
+)
+from lakehouse_assets.bronze.sources import ALL_SOURCES, LandingSource
+
+
+def bronze_asset_name(source: LandingSource) -> str:
+    return f"bronze_{source.name}"
 
 
 def bronze_source_asset(source: LandingSource) -> AssetsDefinition:
     """The bronze asset of one landed source (partition = landing date)."""
-    name = f"bronze_{source.name}"
+    name = bronze_asset_name(source)
 
     @spark_asset(
         name=name,
         layer="bronze",
         description=(
-            f"Raw {source.name} as landed under landing/{source.name}/<date>/, ingested by an "
-            "availableNow stream (exactly once per file), plus ingestion metadata."
+            f"Raw {source.name} ({source.file_format}) as landed under "
+            f"landing/{source.name}/<date>/, ingested by an availableNow stream exactly once "
+            "per file; unparseable records go to the dead-letter queue."
         ),
         check_specs=[
             AssetCheckSpec(
                 LANDED_FILES_INGESTED,
                 asset=name,
                 blocking=True,
-                description="Every file landed for the partition is in bronze (file ledger).",
-            )
+                description="Every file landed for the partition is in the file ledger.",
+            ),
+            AssetCheckSpec(
+                INGESTION_ACCOUNTING,
+                asset=name,
+                blocking=True,
+                description="Per micro-batch: records = bronze rows + dead-lettered rows.",
+            ),
+            AssetCheckSpec(
+                NO_NEW_DEAD_LETTERS,
+                asset=name,
+                description="Warns when the run dead-lettered records (files and counts).",
+            ),
         ],
     )
-    def _bronze(context: AssetExecutionContext) -> MaterializeResult:
-        return materialize_bronze_source(context, source)
+    def _bronze(context: AssetExecutionContext, config: BronzeIngestConfig) -> MaterializeResult:
+        return materialize_bronze_source(context, source, config)
 
     return _bronze
 
 
-bronze_orders = bronze_source_asset(ORDERS)
-bronze_lineitem = bronze_source_asset(LINEITEM)
-
-bronze_assets = [bronze_orders, bronze_lineitem]
+bronze_assets = [bronze_source_asset(source) for source in ALL_SOURCES]

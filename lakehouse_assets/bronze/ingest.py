@@ -1,33 +1,75 @@
-"""Materialize a bronze asset: run the source's stream, then prove the window is complete."""
+"""Materialize a bronze asset: run the source's stream, then prove the run's accounting."""
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import Enum
 from typing import TYPE_CHECKING
 
-from dagster import AssetCheckResult, AssetCheckSeverity, MaterializeResult
+from dagster import AssetCheckResult, AssetCheckSeverity, Config, MaterializeResult, MetadataValue
+from pydantic import Field
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_step
 from lakehouse_assets.bronze.landing_zone import LandingZone, LandingZoneError
-from lakehouse_assets.bronze.streaming import LANDING_DATE, StreamLimits, run_bronze_stream
-from lakehouse_assets.bronze.tables import bronze_table
-from lakehouse_assets.monitoring.tables import INGESTED_FILES
-from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.bronze.streaming import IngestionReport, StreamLimits, run_bronze_stream
+from lakehouse_assets.bronze.tables import (
+    BATCH_ID,
+    DEAD_LETTER,
+    INGESTION_DATE,
+    LANDING_DATE,
+    bronze_table,
+)
+from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS
 from lakehouse_assets.storage.metadata import materialization_metadata
 
 if TYPE_CHECKING:
     from dagster import AssetExecutionContext
 
-    from lakehouse_assets.bronze.sources import LandingSource
+    from lakehouse_assets.bronze.sources import LandingSource, SchemaEvolutionMode
+    from lakehouse_assets.partitions import DateWindow
     from lakehouse_assets.storage import DeltaTableStore
 
 LANDED_FILES_INGESTED = "landed_files_ingested"
+INGESTION_ACCOUNTING = "ingestion_accounting"
+NO_NEW_DEAD_LETTERS = "no_new_dead_letters"
+
+
+class EvolutionMode(Enum):
+    """Schema-evolution modes (see :mod:`lakehouse_assets.bronze.sources`)."""
+
+    rescue = "rescue"
+    addNewColumns = "addNewColumns"
+    failOnNewColumns = "failOnNewColumns"
+
+
+class BronzeIngestConfig(Config):
+    """Per-run overrides of a source's ingestion settings (defaults live on the source)."""
+
+    max_files_per_trigger: int | None = Field(
+        default=None, description="Files per micro-batch (default: the source's setting)."
+    )
+    max_bytes_per_trigger: int | None = Field(
+        default=None, description="Bytes per micro-batch; replaces max_files_per_trigger."
+    )
+    schema_evolution_mode: EvolutionMode | None = Field(
+        default=None, description="rescue | addNewColumns | failOnNewColumns (default: source's)."
+    )
+
+    def evolution_mode(self, source: LandingSource) -> SchemaEvolutionMode:
+        if self.schema_evolution_mode is None:
+            return source.evolution_mode
+        return self.schema_evolution_mode.value  # type: ignore[return-value]
+
+    def limits(self, source: LandingSource) -> StreamLimits:
+        if self.max_bytes_per_trigger:
+            return StreamLimits(None, self.max_bytes_per_trigger)
+        files = self.max_files_per_trigger or source.max_files_per_trigger
+        return StreamLimits(files, None if files else source.max_bytes_per_trigger)
 
 
 def materialize_bronze_source(
-    context: AssetExecutionContext,
-    source: LandingSource,
-    limits: StreamLimits | None = None,
+    context: AssetExecutionContext, source: LandingSource, config: BronzeIngestConfig
 ) -> MaterializeResult:
     """Ingest ``source``'s new files and report the requested partitions of its bronze table.
 
@@ -35,29 +77,38 @@ def materialize_bronze_source(
     this run are the landing dates whose files it must leave fully ingested.
     """
     step = spark_step(context)
-    session, store, storage, window = step.session, step.store, step.storage, step.window
-    landing = LandingZone(session, storage.landing_dir(source.name), source.file_format)
+    store, window = step.store, step.window
+    landing = LandingZone(step.session, step.storage.landing_dir(source.name), source.file_format)
     landing.require_exists(source.name)
-    missing = landing.days_without_files(window.days())
-    if missing:
-        raise LandingZoneError(
-            f"no {source.name} file landed for {_days_label(missing)} under "
-            f"{landing.source_dir}/<YYYY-MM-DD>/ (an empty daily extract is fine; no file is not)"
+    if source.daily_extract:
+        _require_daily_files(landing, source, window)
+    mode = config.evolution_mode(source)
+    started_at = dt.datetime.now(dt.UTC)
+    try:
+        report = run_bronze_stream(
+            step.session,
+            store,
+            source,
+            landing_dir=landing.source_dir,
+            checkpoint_dir=step.storage.checkpoint_dir("bronze", source.name),
+            limits=config.limits(source),
+            evolution_mode=mode,
         )
-    report = run_bronze_stream(
-        session,
-        store,
-        source,
-        bronze_table(source),
-        landing_dir=landing.source_dir,
-        checkpoint_dir=storage.checkpoint_dir("bronze", source.name),
-        limits=limits or StreamLimits(),
-    )
+    except Exception as exc:
+        _record_event(store, context, source, window, started_at, None, None, error=exc)
+        raise
+    backlog = len(_outstanding_files(store, landing, source))
+    _record_event(store, context, source, window, started_at, report, backlog)
     context.log.info(
         f"bronze.{source.name}: {report.files_processed} files, {report.input_records} records "
-        f"in {len(report.batches)} micro-batches ({report.rows_per_second:,.0f} records/s)"
+        f"({report.dead_lettered} dead-lettered) in {len(report.batches)} micro-batches, "
+        f"{report.rows_per_second:,.0f} records/s; backlog {backlog} files"
     )
-    check = landed_files_check(store, landing, source, window)
+    checks = [
+        landed_files_check(store, landing, source, window),
+        accounting_check(store, source, report),
+        dead_letter_check(report),
+    ]
     metadata = materialization_metadata(
         store,
         bronze_table(source),
@@ -70,11 +121,40 @@ def materialize_bronze_source(
             "files_processed": report.files_processed,
             "input_records": report.input_records,
             "bronze_rows_written": report.bronze_rows,
-            "rejected_records": report.rejected_records,
+            "dead_lettered": report.dead_lettered,
             "records_per_second": round(report.rows_per_second, 1),
+            "backlog_files": backlog,
+            "schema_evolution_mode": mode,
+            "new_columns": report.new_columns,
         },
     )
-    return MaterializeResult(metadata=metadata, check_results=[check])
+    return MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def _require_daily_files(landing: LandingZone, source: LandingSource, window: DateWindow) -> None:
+    missing = landing.days_without_files(window.days())
+    if missing:
+        shown = ", ".join(d.isoformat() for d in missing[:5])
+        more = f" and {len(missing) - 5} more days" if len(missing) > 5 else ""
+        raise LandingZoneError(
+            f"no {source.name} file landed for {shown}{more} under "
+            f"{landing.source_dir}/<YYYY-MM-DD>/ (an empty daily extract is fine; no file is not)"
+        )
+
+
+def _ledger(store: DeltaTableStore, source: LandingSource):  # type: ignore[no-untyped-def]
+    return store.read(INGESTED_FILES).where(F.col("source") == source.name)
+
+
+def _outstanding_files(
+    store: DeltaTableStore, landing: LandingZone, source: LandingSource
+) -> set[str]:
+    """Landed files of the source that are not in the ledger (landed during or after the run)."""
+    landed = {f.path for f in landing.files_for(None)}
+    if not store.exists(INGESTED_FILES):
+        return landed
+    ingested = {r.file_path for r in _ledger(store, source).select("file_path").collect()}
+    return landed - ingested
 
 
 def landed_files_check(
@@ -82,13 +162,15 @@ def landed_files_check(
 ) -> AssetCheckResult:
     """Every file landed for the window is in the file ledger, i.e. was ingested."""
     landed = {f.path for f in landing.files_for(window.days())}
-    ingested = {
-        row.file_path
-        for row in store.read_window(INGESTED_FILES, window, "landing_date")
-        .where(F.col("source") == source.name)
-        .select("file_path")
-        .collect()
-    }
+    ingested: set[str] = set()
+    if landed and store.exists(INGESTED_FILES):
+        ingested = {
+            row.file_path
+            for row in _ledger(store, source)
+            .where(window.sql_predicate("landing_date"))
+            .select("file_path")
+            .collect()
+        }
     missing = sorted(landed - ingested)
     return AssetCheckResult(
         check_name=LANDED_FILES_INGESTED,
@@ -102,6 +184,116 @@ def landed_files_check(
     )
 
 
-def _days_label(days: list) -> str:
-    shown = ", ".join(d.isoformat() for d in days[:5])
-    return shown + (f" and {len(days) - 5} more days" if len(days) > 5 else "")
+def accounting_check(
+    store: DeltaTableStore, source: LandingSource, report: IngestionReport
+) -> AssetCheckResult:
+    """Per micro-batch of this run, read back from the tables:
+    records in the batch's files = rows in bronze + rows in the dead-letter queue."""
+    batch_ids = [b.batch_id for b in report.batches]
+    if not batch_ids:
+        return AssetCheckResult(
+            check_name=INGESTION_ACCOUNTING,
+            passed=True,
+            metadata={"batches": 0, "note": "no new files: nothing written"},
+        )
+    since = min(b.ingestion_date for b in report.batches) - dt.timedelta(days=1)
+    records = _counts(_ledger(store, source), "batch_id", batch_ids, F.sum("records"))
+    bronze = _counts(
+        store.read(bronze_table(source)).where(F.col(INGESTION_DATE) >= F.lit(since)),
+        BATCH_ID,
+        batch_ids,
+        F.count(F.lit(1)),
+    )
+    dead = {}
+    if store.exists(DEAD_LETTER):
+        letters = store.read(DEAD_LETTER).where(F.col("source") == source.name)
+        dead = _counts(letters, "batch_id", batch_ids, F.count(F.lit(1)))
+    rows = [(b, records.get(b, 0), bronze.get(b, 0), dead.get(b, 0)) for b in batch_ids]
+    unbalanced = [r for r in rows if r[1] != r[2] + r[3]]
+    table = "| batch | records | bronze | dead-lettered |\n|---|---|---|---|\n" + "\n".join(
+        f"| {b} | {n} | {g} | {d} |" for b, n, g, d in rows[:50]
+    )
+    return AssetCheckResult(
+        check_name=INGESTION_ACCOUNTING,
+        passed=not unbalanced,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "batches": len(rows),
+            "records": sum(r[1] for r in rows),
+            "bronze_rows": sum(r[2] for r in rows),
+            "dead_lettered": sum(r[3] for r in rows),
+            "unbalanced_batches": [r[0] for r in unbalanced],
+            "per_batch": MetadataValue.md(table),
+        },
+    )
+
+
+def dead_letter_check(report: IngestionReport) -> AssetCheckResult:
+    """Warn (never block) when this run dead-lettered records, naming the files."""
+    files = [
+        {"file": f.path, "dead_lettered": f.dead_lettered, "records": f.records}
+        for batch in report.batches
+        for f in batch.files
+        if f.dead_lettered
+    ]
+    return AssetCheckResult(
+        check_name=NO_NEW_DEAD_LETTERS,
+        passed=not files,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"{report.dead_lettered} records dead-lettered from {len(files)} files"
+            if files
+            else "no record was dead-lettered"
+        ),
+        metadata={
+            "dead_lettered": report.dead_lettered,
+            "files": MetadataValue.json(files[:50]),
+            "replay": "lakehouse replay-dead-letters --source " + report.source,
+        },
+    )
+
+
+def _counts(df, key: str, ids: list[str], measure) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    grouped = df.where(F.col(key).isin(ids)).groupBy(key).agg(measure.alias("n")).collect()
+    return {row[key]: int(row["n"] or 0) for row in grouped}
+
+
+def _record_event(
+    store: DeltaTableStore,
+    context: AssetExecutionContext,
+    source: LandingSource,
+    window: DateWindow,
+    started_at: dt.datetime,
+    report: IngestionReport | None,
+    backlog: int | None,
+    error: BaseException | None = None,
+) -> None:
+    """One row in monitoring.ingestion_events per run and source (also for failed runs)."""
+    finished_at = dt.datetime.now(dt.UTC)
+    row = (
+        context.run.run_id,
+        source.name,
+        window.label(),
+        started_at.replace(tzinfo=None),
+        finished_at.replace(tzinfo=None),
+        (finished_at - started_at).total_seconds(),
+        "failed" if error else "succeeded",
+        len(report.batches) if report else 0,
+        report.files_processed if report else 0,
+        report.input_records if report else 0,
+        report.bronze_rows if report else 0,
+        report.dead_lettered if report else 0,
+        float(report.rows_per_second) if report else 0.0,
+        backlog,
+        report.new_columns if report else [],
+        None if error is None else f"{type(error).__name__}: {str(error)[:1000]}",
+    )
+    event = store.spark.createDataFrame(
+        [row],
+        "run_id string, source string, partitions string, started_at timestamp, "
+        "finished_at timestamp, duration_s double, status string, batches int, "
+        "files_processed long, input_records long, bronze_rows long, dead_lettered long, "
+        "records_per_second double, backlog_files int, new_columns array<string>, "
+        "error string",
+    )
+    store.append(INGESTION_EVENTS, event)

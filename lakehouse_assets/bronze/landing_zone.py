@@ -50,14 +50,15 @@ class LandingZone:
                 "LAKEHOUSE_LANDING_ROOT at the landing zone)"
             )
 
-    def files_for(self, days: Iterable[dt.date]) -> list[LandedFile]:
-        """Landed data files of the given days (hidden and temporary files excluded).
+    def files_for(self, days: Iterable[dt.date] | None) -> list[LandedFile]:
+        """Landed data files of the given days, or of every day when ``days`` is None (hidden
+        and temporary files excluded).
 
         A few days are listed folder by folder; long ranges with one glob, so the number of
         storage calls stays small both for a daily run and for a full backfill.
         """
-        wanted = {day.isoformat() for day in days}
-        if len(wanted) <= _LIST_FOLDERS_UP_TO:
+        wanted = None if days is None else {day.isoformat() for day in days}
+        if wanted is not None and len(wanted) <= _LIST_FOLDERS_UP_TO:
             statuses = []
             for key in sorted(wanted):
                 folder = self._jpath(f"{self.source_dir}/{key}")
@@ -70,9 +71,10 @@ class LandingZone:
         for status in statuses:
             path = status.getPath()
             day = path.getParent().getName()
-            if day in wanted and status.isFile() and _is_data_file(path.getName(), self.extension):
+            in_range = wanted is None or day in wanted
+            if in_range and status.isFile() and _is_data_file(path.getName(), self.extension):
                 landed = LandedFile(
-                    normalize_file_uri(path.toString()),
+                    normalize_file_uri(path.toUri().toString()),
                     dt.date.fromisoformat(day),
                     int(status.getLen()),
                 )
@@ -89,15 +91,19 @@ class LandingZone:
 def normalize_file_uri(uri: str) -> str:
     """One spelling per file: Spark writes ``file:/x``, ``file:///x`` or ``/x`` for the same path.
 
-    The lakehouse stores ``file:/x`` (what ``_metadata.file_path`` reports) and the decoded
-    form of any percent-escapes.
+    The lakehouse records files as URIs the way ``_metadata.file_path`` reports them:
+    ``file:/x`` with percent-escapes (a space is ``%20``).
     """
-    uri = unquote(uri)
     if uri.startswith("file:///"):
         return "file:/" + uri[len("file:///") :]
     if uri.startswith("/"):
         return "file:" + uri
     return uri
+
+
+def reader_path(uri: str) -> str:
+    """The path string Spark's readers and Hadoop's FileSystem expect for a recorded URI."""
+    return unquote(uri)
 
 
 def _is_data_file(name: str, extension: str) -> bool:

@@ -1,100 +1,114 @@
-"""Parse landed JSON-lines records against a source's expected schema, Auto Loader style.
+"""Type raw records against a source's expected schema, Auto Loader style.
 
-Every non-blank line becomes exactly one output row, either
+Every record becomes exactly one output row, either
 
 * a bronze row: the expected fields typed, plus ``_rescued_data`` (a JSON object of the fields
   that were unexpected or did not fit their type - kept, never dropped), or
-* a rejected row (``_error_reason`` set) that cannot be keyed or parsed at all: the raw line is
-  kept for the dead-letter queue.
+* a dead-letter row (``_error_reason`` set): the record cannot be parsed or keyed at all.
 
-Parsing goes through ``map<string,string>`` first and casts field by field, so one bad field
-does not null out the whole record (what ``from_json`` with a typed schema would do), and a
-value that would be silently rounded (``12.345`` into ``decimal(15,2)``) is rescued instead.
+Fields are cast one by one from their raw string values, so one bad field does not null out the
+whole record (what ``from_json`` with a typed schema would do), and a value that would be
+silently rounded (``12.345`` into ``decimal(15,2)``) is rescued instead. Only records that have
+something to rescue pay for building the rescued JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DateType, DecimalType, StringType, TimestampType
 
+from lakehouse_assets.bronze.readers import (
+    BLANK,
+    FIELDS,
+    FORMAT_ERROR,
+    KEYS,
+    RAW,
+    STRINGS,
+    record_fields,
+)
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+    from pyspark.sql.types import StructType
 
-    from lakehouse_assets.bronze.sources import LandingSource
-
-RAW = "_raw"
 RESCUED = "_rescued_data"
 ERROR_REASON = "_error_reason"
+UNEXPECTED = "_unexpected_fields"
 
-# Error reasons, in precedence order (the first that applies is reported).
+# Error reasons, in precedence order (the first that applies is reported). Format errors of the
+# readers (invalid_json, malformed_csv, unreadable_file) come right after the encoding check.
 INVALID_ENCODING = "invalid_encoding"
-INVALID_JSON = "invalid_json"
 MISSING_REQUIRED_KEY = "missing_required_key"
 INVALID_REQUIRED_KEY = "invalid_required_key"
-ERROR_REASONS = (INVALID_ENCODING, INVALID_JSON, MISSING_REQUIRED_KEY, INVALID_REQUIRED_KEY)
 
-_BOM = "\ufeff"
 _REPLACEMENT_CHAR = "\ufffd"  # what the text reader puts where bytes were not valid UTF-8
-_FIELDS = "__fields"
-_RESCUED_KEYS = "__rescued_keys"
+_READER_COLUMNS = (BLANK, FORMAT_ERROR, RAW, KEYS, STRINGS, FIELDS)
 
 
-def strip_bom_and_blank(lines: DataFrame, value_col: str = "value") -> DataFrame:
-    """Drop a leading UTF-8 byte-order mark and blank lines (which are not records)."""
-    cleaned = F.regexp_replace(F.col(value_col), f"^{_BOM}", "").alias(RAW)
-    others = [c for c in lines.columns if c != value_col]
-    return lines.select(*others, cleaned).where(F.trim(F.col(RAW)) != "")
+def parse_records(
+    records: DataFrame, schema: StructType, required_keys: Sequence[str]
+) -> DataFrame:
+    """Type ``records`` (the readers' shape) against ``schema``.
 
-
-def parse_json_records(lines: DataFrame, source: LandingSource) -> DataFrame:
-    """Parse ``lines`` (a ``_raw`` string column plus pass-through columns) into typed rows.
-
-    Output: pass-through columns, the expected fields in schema order, ``_rescued_data``,
-    ``_error_reason`` (null for good rows) and ``_raw``.
+    Output: the input's other columns (``_source_file`` and any pass-through columns),
+    ``_blank`` (blank lines are kept so they can be counted; they are not records), the
+    schema's fields in order, ``_rescued_data``, ``_unexpected_fields`` (field names the schema
+    does not know), ``_error_reason`` (NULL for good rows), ``_raw`` and ``_fields_json`` (the
+    record's fields, kept for dead letters only).
     """
-    fields = F.col(_FIELDS)
-    expected = [f.name for f in source.schema.fields]
-    typed = {f.name: _typed(fields[f.name], f.dataType) for f in source.schema.fields}
-    unexpected = F.array_except(F.map_keys(fields), F.array(*[F.lit(n) for n in expected]))
-    mismatched = F.array_compact(
-        F.array(*[F.when(fields[n].isNotNull() & typed[n].isNull(), F.lit(n)) for n in expected])
+    expected = [f.name for f in schema.fields]
+    raw_value = {name: F.col(STRINGS)[name] for name in expected}
+    typed = {f.name: _typed(raw_value[f.name], f.dataType) for f in schema.fields}
+    mismatched = [raw_value[n].isNotNull() & typed[n].isNull() for n in expected]
+    unexpected = F.array_except(F.col(KEYS), F.array(*[F.lit(n) for n in expected]))
+    any_mismatch = F.lit(False)
+    for flag in mismatched:
+        any_mismatch = any_mismatch | flag
+    rescued_keys = F.concat(
+        unexpected,
+        F.array_compact(
+            F.array(*[F.when(flag, F.lit(n)) for n, flag in zip(expected, mismatched, strict=True)])
+        ),
     )
-    parsed = lines.withColumn(_FIELDS, F.from_json(F.col(RAW), "map<string,string>"))
-    parsed = parsed.withColumn(_RESCUED_KEYS, F.concat(unexpected, mismatched))
-    # Only rows that have something to rescue pay for building the rescued object; a lambda
-    # over the rescued keys (not over every field) keeps that cost proportional to the problem.
-    keys = F.col(_RESCUED_KEYS)
+    fields = record_fields()
     rescued = F.when(
-        F.size(keys) > 0,
-        F.to_json(F.map_from_arrays(keys, F.transform(keys, lambda k: fields[k]))),
+        any_mismatch | (F.size(unexpected) > 0),
+        F.to_json(F.map_from_arrays(rescued_keys, F.transform(rescued_keys, lambda k: fields[k]))),
     )
-    passthrough = [c for c in lines.columns if c != RAW]
-    return parsed.select(
+    reason = _error_reason(required_keys, raw_value, typed)
+    passthrough = [c for c in records.columns if c not in (*_READER_COLUMNS, *expected)]
+    return records.select(
         *passthrough,
+        F.col(BLANK),
         *[typed[name].alias(name) for name in expected],
         rescued.alias(RESCUED),
-        _error_reason(source, typed).alias(ERROR_REASON),
+        F.coalesce(unexpected, F.array().cast("array<string>")).alias(UNEXPECTED),
+        reason.alias(ERROR_REASON),
         F.col(RAW),
+        F.when(reason.isNotNull(), F.to_json(fields)).alias("_fields_json"),
     )
 
 
-def _error_reason(source: LandingSource, typed: dict[str, Column]) -> Column:
-    fields = F.col(_FIELDS)
-    reason = F.when(F.col(RAW).contains(_REPLACEMENT_CHAR), F.lit(INVALID_ENCODING)).when(
-        fields.isNull(), F.lit(INVALID_JSON)
+def _error_reason(
+    required_keys: Sequence[str], raw_value: dict[str, Column], typed: dict[str, Column]
+) -> Column:
+    reason = F.when(F.col(BLANK), F.lit(None))
+    reason = reason.when(F.col(RAW).contains(_REPLACEMENT_CHAR), F.lit(INVALID_ENCODING)).when(
+        F.col(FORMAT_ERROR).isNotNull(), F.col(FORMAT_ERROR)
     )
-    for key in source.required_keys:
-        reason = reason.when(fields[key].isNull(), F.lit(MISSING_REQUIRED_KEY))
-    for key in source.required_keys:
+    for key in required_keys:
+        reason = reason.when(raw_value[key].isNull(), F.lit(MISSING_REQUIRED_KEY))
+    for key in required_keys:
         reason = reason.when(typed[key].isNull(), F.lit(INVALID_REQUIRED_KEY))
     return reason
 
 
 def _typed(raw: Column, dtype: DataType) -> Column:
-    """Cast a raw JSON value to ``dtype``; NULL when it does not fit exactly."""
+    """Cast a raw value to ``dtype``; NULL when it does not fit exactly."""
     if isinstance(dtype, StringType):
         return raw
     if isinstance(dtype, DateType):

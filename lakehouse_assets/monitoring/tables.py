@@ -1,4 +1,4 @@
-"""Specs of the monitoring tables."""
+"""Specs of the monitoring tables (the lakehouse's own operational record)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,24 @@ from lakehouse_assets.storage import TableSpec
 INGESTED_FILES = TableSpec(
     layer="monitoring",
     name="ingested_files",
+    partition_by=("source",),
     comment=(
         "File ledger of bronze ingestion: one row per landed file a stream consumed, with its "
-        "record accounting (records = bronze rows + rejected records)."
+        "accounting: records = bronze_rows + dead_lettered (blank lines counted apart)."
     ),
+)
+
+INGESTION_EVENTS = TableSpec(
+    layer="monitoring",
+    name="ingestion_events",
+    comment=(
+        "One row per bronze ingestion run and source: files processed, input records, "
+        "records/s, dead-lettered records and the backlog of files still outstanding."
+    ),
+)
+
+SCHEMA_CHANGES = TableSpec(
+    layer="monitoring",
+    name="schema_changes",
+    comment="Columns added to bronze tables by schema evolution (mode addNewColumns).",
 )

@@ -19,14 +19,15 @@ from lakehouse_assets.sample_data.customer_events import customer_change_events
 _DAILY_SOURCES_SQL = {
     "orders": """
         SELECT *, strftime(o_orderdate, '%Y-%m-%d') AS landing_date
-        FROM read_parquet('{tpch}/orders.parquet')
+        FROM read_parquet('{tpch}/orders.parquet', hive_partitioning = false)
         WHERE o_orderdate BETWEEN DATE '{first}' AND DATE '{last}'
         ORDER BY o_orderkey
     """,
     "lineitem": """
         SELECT l.*, strftime(o.o_orderdate, '%Y-%m-%d') AS landing_date
-        FROM read_parquet('{tpch}/lineitem.parquet') l
-        JOIN read_parquet('{tpch}/orders.parquet') o ON l.l_orderkey = o.o_orderkey
+        FROM read_parquet('{tpch}/lineitem.parquet', hive_partitioning = false) l
+        JOIN read_parquet('{tpch}/orders.parquet', hive_partitioning = false) o
+          ON l.l_orderkey = o.o_orderkey
         WHERE o.o_orderdate BETWEEN DATE '{first}' AND DATE '{last}'
         ORDER BY l.l_orderkey, l.l_linenumber
     """,
@@ -124,7 +125,7 @@ def _land_customer_events(
         f"""SELECT c_custkey, c_name, c_address, c_nationkey, c_phone,
                    CAST(round(c_acctbal * 100) AS BIGINT) AS c_acctbal_cents,
                    c_mktsegment, c_comment
-            FROM read_parquet('{tpch_dir}/customer.parquet')"""
+            FROM read_parquet('{tpch_dir}/customer.parquet', hive_partitioning = false)"""
     ).df()
     con.register("customer_change_events", customer_change_events(customers, days, seed))
     query = """
@@ -154,7 +155,8 @@ def _land_snapshot(
     staged = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     staged.parent.mkdir(parents=True, exist_ok=True)
     options = "FORMAT PARQUET" if fmt == "parquet" else "FORMAT CSV, HEADER true"
-    select = f"SELECT * FROM read_parquet('{tpch_dir}/{source}.parquet')"
+    # hive_partitioning off: the tpch folder is named sf=<sf>, which DuckDB would add as a column.
+    select = f"SELECT * FROM read_parquet('{tpch_dir}/{source}.parquet', hive_partitioning=false)"
     con.execute(f"COPY ({select}) TO '{staged}' ({options})")
     os.replace(staged, target)
     report.files[source] = 1

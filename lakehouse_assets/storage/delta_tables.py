@@ -83,6 +83,10 @@ class WriteResult:
     skipped: bool = False
 
 
+# Commits to look back through for the write that was just made (past auto-compactions).
+_HISTORY_LOOKBACK = 5
+
+
 class TableWriteError(RuntimeError):
     """A write was refused before it could damage a table."""
 
@@ -231,12 +235,8 @@ class DeltaTableStore:
                 so the merge prunes files instead of scanning the whole table.
             update_condition: Only update a matched row when this holds (e.g. newer sequence).
         """
-        if not keys:
-            raise TableWriteError(f"merge into {spec.qualified_name} needs at least one key")
         self.ensure_table(spec, source.schema)
-        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        if target_filter:
-            condition = f"({condition}) AND ({target_filter})"
+        condition = self._key_condition(keys, target_filter)
         builder = (
             self.delta_table(spec)
             .alias("t")
@@ -247,7 +247,50 @@ class DeltaTableStore:
         builder.execute()
         return self._result_since(spec)
 
+    def insert_missing(
+        self,
+        spec: TableSpec,
+        source: DataFrame,
+        keys: Sequence[str],
+        *,
+        target_filter: str | None = None,
+    ) -> WriteResult:
+        """Insert the rows of ``source`` whose key is not in the table yet (insert-only MERGE).
+
+        Re-running it with the same rows inserts nothing, which makes a multi-table operation
+        that crashed half-way safe to re-run. Allowed on append-only tables.
+        """
+        self.ensure_table(spec, source.schema)
+        condition = self._key_condition(keys, target_filter)
+        self.delta_table(spec).alias("t").merge(
+            source.alias("s"), condition
+        ).whenNotMatchedInsertAll().execute()
+        return self._result_since(spec)
+
+    def update_matched(
+        self,
+        spec: TableSpec,
+        source: DataFrame,
+        keys: Sequence[str],
+        assignments: Mapping[str, str],
+        *,
+        target_filter: str | None = None,
+    ) -> WriteResult:
+        """Update rows matching ``source`` on ``keys`` with SQL ``assignments`` (``t``/``s``)."""
+        condition = self._key_condition(keys, target_filter)
+        self.delta_table(spec).alias("t").merge(source.alias("s"), condition).whenMatchedUpdate(
+            set=dict(assignments)
+        ).execute()
+        return self._result_since(spec)
+
     # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _key_condition(keys: Sequence[str], target_filter: str | None) -> str:
+        if not keys:
+            raise TableWriteError("a merge needs at least one key column")
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        return f"({condition}) AND ({target_filter})" if target_filter else condition
 
     def _save(self, spec: TableSpec, df: DataFrame, *, mode: str, options: dict[str, str]) -> None:
         writer = df.write.format("delta").mode(mode).options(**options)
@@ -258,16 +301,26 @@ class DeltaTableStore:
             writer.saveAsTable(ident)
 
     def _result_since(self, spec: TableSpec, before: int | None = None) -> WriteResult:
-        """Describe the last commit; with ``before``, report a skip if nothing was committed."""
-        last = self.delta_table(spec).history(1).first()
-        version = int(last["version"])
-        metrics = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if v.isdigit()}
-        if version == before:
-            return WriteResult(self.identifier(spec), version, "NONE", 0, {}, skipped=True)
+        """Describe the write just made; with ``before``, report a skip if none was committed.
+
+        Auto-compaction may add an OPTIMIZE commit right after a write, so the write is the
+        newest commit that is not an OPTIMIZE (the lakehouse has one writer per table).
+        """
+        history = self.delta_table(spec).history(_HISTORY_LOOKBACK).collect()
+        latest = max(int(h["version"]) for h in history)
+        writes = [
+            h
+            for h in history
+            if h["operation"] != "OPTIMIZE" and (before is None or int(h["version"]) > before)
+        ]
+        if not writes:
+            return WriteResult(self.identifier(spec), latest, "NONE", 0, {}, skipped=True)
+        write = max(writes, key=lambda h: int(h["version"]))
+        metrics = {k: int(v) for k, v in (write["operationMetrics"] or {}).items() if v.isdigit()}
         return WriteResult(
             table=self.identifier(spec),
-            version=version,
-            operation=str(last["operation"]),
+            version=latest,
+            operation=str(write["operation"]),
             rows_written=_rows_written(metrics),
             metrics=metrics,
         )

@@ -1,0 +1,290 @@
+"""One micro-batch of bronze ingestion: read its files, type, dead-letter, write, account.
+
+All writes of a batch carry Delta's idempotent-write token (stream id, batch number): if the run
+dies after some of them committed, the re-run of the batch skips exactly those.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from lakehouse_assets.bronze import readers
+from lakehouse_assets.bronze.dead_letter import dead_letter_rows, landing_date_of
+from lakehouse_assets.bronze.parsing import ERROR_REASON, RESCUED, UNEXPECTED, parse_records
+from lakehouse_assets.bronze.tables import (
+    BATCH_ID,
+    BRONZE_METADATA_COLUMNS,
+    DEAD_LETTER,
+    DEAD_LETTER_ID,
+    INGESTION_DATE,
+    INGESTION_TIMESTAMP,
+    LANDING_DATE,
+    SOURCE_FILE,
+    SOURCE_SYSTEM,
+    bronze_table,
+)
+from lakehouse_assets.monitoring.tables import INGESTED_FILES, SCHEMA_CHANGES
+from lakehouse_assets.storage import IdempotentWrite
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from lakehouse_assets.bronze.sources import LandingSource, SchemaEvolutionMode
+    from lakehouse_assets.storage import DeltaTableStore, WriteResult
+
+
+class SchemaEvolutionError(ValueError):
+    """A landed file has columns the source does not declare, in mode ``failOnNewColumns``."""
+
+
+class AccountingError(RuntimeError):
+    """A batch's writes do not add up to its input records."""
+
+
+@dataclass(frozen=True)
+class FileAccount:
+    """Accounting of one landed file: records = bronze_rows + dead_lettered."""
+
+    path: str
+    records: int = 0
+    dead_lettered: int = 0
+    blank_lines: int = 0
+    unexpected_fields: tuple[str, ...] = ()
+
+    @property
+    def bronze_rows(self) -> int:
+        return self.records - self.dead_lettered
+
+
+@dataclass
+class BatchOutcome:
+    """What one micro-batch did."""
+
+    batch_id: str
+    ingestion_date: dt.date
+    files: list[FileAccount] = field(default_factory=list)
+    new_columns: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+    @property
+    def input_records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(f.dead_lettered for f in self.files)
+
+    @property
+    def bronze_rows(self) -> int:
+        return self.input_records - self.dead_lettered
+
+
+def current_schema(store: DeltaTableStore, source: LandingSource) -> StructType:
+    """The declared schema plus columns added by ``addNewColumns`` (kept as strings)."""
+    spec = bronze_table(source)
+    declared = set(source.field_names) | set(BRONZE_METADATA_COLUMNS)
+    evolved = []
+    if store.exists(spec):
+        evolved = [f.name for f in store.read(spec).schema.fields if f.name not in declared]
+    return StructType(source.schema.fields + [StructField(n, StringType()) for n in evolved])
+
+
+def bronze_rows(
+    good: DataFrame, source: LandingSource, batch_id: str, schema: StructType
+) -> DataFrame:
+    """Typed source fields as received plus the bronze metadata columns."""
+    now = F.current_timestamp()
+    dead_letter_id = good[DEAD_LETTER_ID] if DEAD_LETTER_ID in good.columns else F.lit(None)
+    return good.select(
+        *[F.col(f"`{f.name}`") for f in schema.fields],
+        F.col(RESCUED),
+        landing_date_of(F.col(SOURCE_FILE)).alias(LANDING_DATE),
+        now.alias(INGESTION_TIMESTAMP),
+        F.to_date(now).alias(INGESTION_DATE),
+        F.col(SOURCE_FILE),
+        F.lit(source.source_system).alias(SOURCE_SYSTEM),
+        F.lit(batch_id).alias(BATCH_ID),
+        dead_letter_id.cast("string").alias(DEAD_LETTER_ID),
+    )
+
+
+def ingest_batch(
+    spark: SparkSession,
+    store: DeltaTableStore,
+    source: LandingSource,
+    files: Sequence[str],
+    *,
+    batch_id: str,
+    token: IdempotentWrite,
+    evolution_mode: SchemaEvolutionMode,
+) -> BatchOutcome:
+    """Ingest ``files`` (one micro-batch) into bronze, the dead-letter queue and the ledger."""
+    outcome = BatchOutcome(batch_id=batch_id, ingestion_date=dt.datetime.now(dt.UTC).date())
+    schema = current_schema(store, source)
+    parsed = _parse(spark, source, files, schema) if files else None
+    try:
+        accounts = _file_accounts(parsed, files) if parsed is not None else {}
+        new_columns = sorted({c for a in accounts.values() for c in a.unexpected_fields})
+        if new_columns and evolution_mode == "failOnNewColumns":
+            raise SchemaEvolutionError(_new_columns_message(source, accounts, new_columns))
+        first_seen = {c: _first_file_with(accounts, c) for c in new_columns}
+        if new_columns and evolution_mode == "addNewColumns" and parsed is not None:
+            schema = StructType(schema.fields + [StructField(c, StringType()) for c in new_columns])
+            parsed.unpersist()
+            parsed = _parse(spark, source, files, schema)
+            accounts = _file_accounts(parsed, files)
+            outcome.new_columns = new_columns
+        outcome.files = [accounts.get(path, FileAccount(path)) for path in files]
+        if parsed is not None:
+            _write_rows(store, source, parsed, schema, outcome, token)
+        _write_ledger(spark, store, source, outcome, token)
+        if outcome.new_columns:
+            _write_schema_changes(spark, store, source, outcome, first_seen, token)
+    finally:
+        if parsed is not None:
+            parsed.unpersist()
+    return outcome
+
+
+def _parse(
+    spark: SparkSession, source: LandingSource, files: Sequence[str], schema: StructType
+) -> DataFrame:
+    records = readers.read_records(spark, source, list(files), schema)
+    with_ids = records.withColumn("_row_id", F.monotonically_increasing_id())
+    return parse_records(with_ids, schema, source.required_keys).persist()
+
+
+def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAccount]:
+    """Per-file counts in one aggregation over the cached parse."""
+    blank = F.col(readers.BLANK)
+    good_unexpected = F.when(~blank & F.col(ERROR_REASON).isNull(), F.col(UNEXPECTED))
+    stats = parsed.groupBy(SOURCE_FILE).agg(
+        F.count(F.when(~blank, F.lit(1))).alias("records"),
+        F.count(F.col(ERROR_REASON)).alias("dead_lettered"),
+        F.count(F.when(blank, F.lit(1))).alias("blank_lines"),
+        F.array_distinct(F.flatten(F.collect_set(good_unexpected))).alias("unexpected"),
+    )
+    accounts = {
+        row[SOURCE_FILE]: FileAccount(
+            path=row[SOURCE_FILE],
+            records=int(row["records"]),
+            dead_lettered=int(row["dead_lettered"]),
+            blank_lines=int(row["blank_lines"]),
+            unexpected_fields=tuple(sorted(row["unexpected"] or ())),
+        )
+        for row in stats.collect()
+    }
+    unknown = set(accounts) - set(files)
+    if unknown:
+        raise AccountingError(f"records from files outside the batch: {sorted(unknown)[:5]}")
+    return accounts
+
+
+def _write_rows(
+    store: DeltaTableStore,
+    source: LandingSource,
+    parsed: DataFrame,
+    schema: StructType,
+    outcome: BatchOutcome,
+    token: IdempotentWrite,
+) -> None:
+    rejected = parsed.where(F.col(ERROR_REASON).isNotNull())  # never a blank line
+    if outcome.dead_lettered:
+        letters = store.append(
+            DEAD_LETTER, dead_letter_rows(rejected, source, outcome.batch_id), idempotent=token
+        )
+        _require(letters, outcome.dead_lettered, "dead-letter rows", outcome)
+    good = parsed.where(~F.col(readers.BLANK) & F.col(ERROR_REASON).isNull())
+    written = store.append(
+        bronze_table(source),
+        bronze_rows(good, source, outcome.batch_id, schema),
+        idempotent=token,
+        merge_schema=bool(outcome.new_columns),
+    )
+    _require(written, outcome.bronze_rows, "bronze rows", outcome)
+    outcome.skipped = written.skipped
+
+
+def _require(written: WriteResult, expected: int, what: str, outcome: BatchOutcome) -> None:
+    if not written.skipped and written.rows_written != expected:
+        raise AccountingError(
+            f"batch {outcome.batch_id}: wrote {written.rows_written} {what}, expected {expected}; "
+            "the batch is not recorded"
+        )
+
+
+def _write_ledger(
+    spark: SparkSession,
+    store: DeltaTableStore,
+    source: LandingSource,
+    outcome: BatchOutcome,
+    token: IdempotentWrite,
+) -> None:
+    rows = [
+        (
+            source.name,
+            account.path,
+            _landing_date(account.path),
+            account.records,
+            account.bronze_rows,
+            account.dead_lettered,
+            account.blank_lines,
+            outcome.batch_id,
+        )
+        for account in outcome.files
+    ]
+    ledger = spark.createDataFrame(
+        rows,
+        "source string, file_path string, landing_date date, records long, bronze_rows long, "
+        "dead_lettered long, blank_lines long, batch_id string",
+    ).withColumn("ingested_at", F.current_timestamp())
+    store.append(INGESTED_FILES, ledger, idempotent=token)
+
+
+def _write_schema_changes(
+    spark: SparkSession,
+    store: DeltaTableStore,
+    source: LandingSource,
+    outcome: BatchOutcome,
+    first_seen: dict[str, str],
+    token: IdempotentWrite,
+) -> None:
+    rows = [
+        (source.name, column, "string", first_seen[column], outcome.batch_id)
+        for column in outcome.new_columns
+    ]
+    changes = spark.createDataFrame(
+        rows,
+        "source string, column_name string, column_type string, first_seen_file string, "
+        "batch_id string",
+    ).withColumn("detected_at", F.current_timestamp())
+    store.append(SCHEMA_CHANGES, changes, idempotent=token)
+
+
+def _first_file_with(accounts: dict[str, FileAccount], column: str) -> str:
+    return min(p for p, a in accounts.items() if column in a.unexpected_fields)
+
+
+def _new_columns_message(
+    source: LandingSource, accounts: dict[str, FileAccount], columns: list[str]
+) -> str:
+    found = "; ".join(f"{c!r} in {_first_file_with(accounts, c)}" for c in columns)
+    return (
+        f"source {source.name!r} is in schema evolution mode failOnNewColumns and landed files "
+        f"have columns it does not declare: {found}. Add them to the source's schema, or rerun "
+        "with schema_evolution_mode 'rescue' or 'addNewColumns'."
+    )
+
+
+def _landing_date(path: str) -> dt.date | None:
+    folder = path.rstrip("/").split("/")[-2]
+    try:
+        return dt.date.fromisoformat(folder)
+    except ValueError:
+        return None
