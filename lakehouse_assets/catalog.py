@@ -14,9 +14,12 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     DEAD_LETTER,
     silver.ORDERS,
     silver.LINE_ITEMS,
+    silver.ORDERS_QUARANTINE,
+    silver.LINE_ITEMS_QUARANTINE,
     gold.FACT_SALES,
     gold.AGG_DAILY_SALES,
     monitoring.INGESTED_FILES,
     monitoring.INGESTION_EVENTS,
     monitoring.SCHEMA_CHANGES,
+    monitoring.DQ_METRICS,
 )

@@ -12,6 +12,16 @@ from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
 
+# The orders / line-items path through every layer (what the slice tests materialize).
+SLICE = [
+    "bronze_orders",
+    "bronze_lineitem",
+    "silver_orders",
+    "silver_line_items",
+    "fact_sales",
+    "agg_daily_sales",
+]
+
 
 def settings_for(root: Path, landing_root: Path | None = None) -> LakehouseSettings:
     """Local settings rooted at ``root`` (landing defaults to ``root/landing``)."""

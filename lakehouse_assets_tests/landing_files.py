@@ -38,3 +38,26 @@ def order(key: int, day: str = "1992-01-02", **extra: object) -> dict:
     }
     record.update(extra)
     return record
+
+
+def line(order_key: int, number: int, day: str = "1992-01-02", **extra: object) -> dict:
+    record = {
+        "l_orderkey": order_key,
+        "l_partkey": 11,
+        "l_suppkey": 3,
+        "l_linenumber": number,
+        "l_quantity": 5,
+        "l_extendedprice": 500.0,
+        "l_discount": 0.05,
+        "l_tax": 0.02,
+        "l_returnflag": "N",
+        "l_linestatus": "O",
+        "l_shipdate": "1992-01-10",
+        "l_commitdate": "1992-01-20",
+        "l_receiptdate": "1992-01-15",
+        "l_shipinstruct": "NONE",
+        "l_shipmode": "MAIL",
+        "l_comment": "ok",
+    }
+    record.update(extra)
+    return record

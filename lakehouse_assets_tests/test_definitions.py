@@ -13,14 +13,7 @@ from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.resources import STEP_LAUNCHER_KEY
 from lakehouse_assets.settings import LakehouseSettings
 
-SLICE = [
-    "bronze_orders",
-    "bronze_lineitem",
-    "silver_orders",
-    "silver_line_items",
-    "fact_sales",
-    "agg_daily_sales",
-]
+from .lakehouse import SLICE
 
 
 def _settings(env: str) -> LakehouseSettings:

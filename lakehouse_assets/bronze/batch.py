@@ -157,7 +157,10 @@ def _parse(
 ) -> DataFrame:
     records = readers.read_records(spark, source, list(files), schema)
     with_ids = records.withColumn("_row_id", F.monotonically_increasing_id())
-    return parse_records(with_ids, schema, source.required_keys).persist()
+    parsed = parse_records(with_ids, schema, source.required_keys)
+    # The raw text is only needed for dead letters; not caching it for good rows halves the cache.
+    dead_letter_raw = F.when(F.col(ERROR_REASON).isNotNull(), F.col(readers.RAW))
+    return parsed.withColumn(readers.RAW, dead_letter_raw).persist()
 
 
 def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAccount]:

@@ -11,7 +11,7 @@ from pydantic import Field
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_step
-from lakehouse_assets.bronze.landing_zone import LandingZone, LandingZoneError
+from lakehouse_assets.bronze.landing_zone import LandedFile, LandingZone, LandingZoneError
 from lakehouse_assets.bronze.streaming import IngestionReport, StreamLimits, run_bronze_stream
 from lakehouse_assets.bronze.tables import (
     BATCH_ID,
@@ -97,7 +97,10 @@ def materialize_bronze_source(
     except Exception as exc:
         _record_event(store, context, source, window, started_at, None, None, error=exc)
         raise
-    backlog = len(_outstanding_files(store, landing, source))
+    # One listing and one ledger read serve both the backlog and the landed-files check.
+    landed = landing.files_for(None)
+    ingested = _ingested_paths(store, source)
+    backlog = sum(1 for f in landed if f.path not in ingested)
     _record_event(store, context, source, window, started_at, report, backlog)
     context.log.info(
         f"bronze.{source.name}: {report.files_processed} files, {report.input_records} records "
@@ -105,7 +108,7 @@ def materialize_bronze_source(
         f"{report.rows_per_second:,.0f} records/s; backlog {backlog} files"
     )
     checks = [
-        landed_files_check(store, landing, source, window),
+        landed_files_check(landed, ingested, window),
         accounting_check(store, source, report),
         dead_letter_check(report),
     ]
@@ -123,6 +126,7 @@ def materialize_bronze_source(
             "bronze_rows_written": report.bronze_rows,
             "dead_lettered": report.dead_lettered,
             "records_per_second": round(report.rows_per_second, 1),
+            "stream_seconds": round(report.duration_s, 2),
             "backlog_files": backlog,
             "schema_evolution_mode": mode,
             "new_columns": report.new_columns,
@@ -146,39 +150,26 @@ def _ledger(store: DeltaTableStore, source: LandingSource):  # type: ignore[no-u
     return store.read(INGESTED_FILES).where(F.col("source") == source.name)
 
 
-def _outstanding_files(
-    store: DeltaTableStore, landing: LandingZone, source: LandingSource
-) -> set[str]:
-    """Landed files of the source that are not in the ledger (landed during or after the run)."""
-    landed = {f.path for f in landing.files_for(None)}
+def _ingested_paths(store: DeltaTableStore, source: LandingSource) -> set[str]:
+    """Files of the source in the ledger, i.e. ingested by some run."""
     if not store.exists(INGESTED_FILES):
-        return landed
-    ingested = {r.file_path for r in _ledger(store, source).select("file_path").collect()}
-    return landed - ingested
+        return set()
+    return {row.file_path for row in _ledger(store, source).select("file_path").collect()}
 
 
 def landed_files_check(
-    store: DeltaTableStore, landing: LandingZone, source: LandingSource, window: DateWindow
+    landed: list[LandedFile], ingested: set[str], window: DateWindow
 ) -> AssetCheckResult:
     """Every file landed for the window is in the file ledger, i.e. was ingested."""
-    landed = {f.path for f in landing.files_for(window.days())}
-    ingested: set[str] = set()
-    if landed and store.exists(INGESTED_FILES):
-        ingested = {
-            row.file_path
-            for row in _ledger(store, source)
-            .where(window.sql_predicate("landing_date"))
-            .select("file_path")
-            .collect()
-        }
-    missing = sorted(landed - ingested)
+    in_window = {f.path for f in landed if f.landing_date in window}
+    missing = sorted(in_window - ingested)
     return AssetCheckResult(
         check_name=LANDED_FILES_INGESTED,
         passed=not missing,
         severity=AssetCheckSeverity.ERROR,
         metadata={
-            "landed_files": len(landed),
-            "ingested_files": len(landed & ingested),
+            "landed_files": len(in_window),
+            "ingested_files": len(in_window) - len(missing),
             "missing_files": missing[:20],
         },
     )

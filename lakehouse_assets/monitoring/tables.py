@@ -12,6 +12,9 @@ INGESTED_FILES = TableSpec(
         "File ledger of bronze ingestion: one row per landed file a stream consumed, with its "
         "accounting: records = bronze_rows + dead_lettered (blank lines counted apart)."
     ),
+    # One small write per micro-batch; auto-compaction merges the files, a shuffle per write
+    # would only slow the stream down.
+    properties=(("delta.autoOptimize.optimizeWrite", "false"),),
 )
 
 INGESTION_EVENTS = TableSpec(
@@ -27,4 +30,13 @@ SCHEMA_CHANGES = TableSpec(
     layer="monitoring",
     name="schema_changes",
     comment="Columns added to bronze tables by schema evolution (mode addNewColumns).",
+)
+
+DQ_METRICS = TableSpec(
+    layer="monitoring",
+    name="dq_metrics",
+    comment=(
+        "One row per run, table and quality rule: rows evaluated, rows failing, failure rate "
+        "and the verdict (passed / warned / failed)."
+    ),
 )

@@ -5,10 +5,20 @@ from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult
 from lakehouse_assets.asset_factory import spark_asset, spark_step
 from lakehouse_assets.bronze import sources
 from lakehouse_assets.bronze.tables import bronze_table
+from lakehouse_assets.quality.checks import rule_check_specs
 from lakehouse_assets.silver import tables
+from lakehouse_assets.silver.publish import SilverTarget, publish_silver_window
+from lakehouse_assets.silver.rules import LINE_ITEM_RULES, ORDER_RULES
 from lakehouse_assets.silver.transforms import cleanse_line_items, cleanse_orders
 from lakehouse_assets.table_checks import unique_key_check
-from lakehouse_assets.windowed import overwrite_window_and_check
+
+ORDERS = SilverTarget(tables.ORDERS, tables.ORDERS_QUARANTINE, ORDER_RULES, ("order_id",))
+LINE_ITEMS = SilverTarget(
+    tables.LINE_ITEMS,
+    tables.LINE_ITEMS_QUARANTINE,
+    LINE_ITEM_RULES,
+    ("order_id", "line_number"),
+)
 
 
 @spark_asset(
@@ -22,19 +32,20 @@ from lakehouse_assets.windowed import overwrite_window_and_check
             asset="silver_orders",
             blocking=True,
             description="order_id is unique and not null within the partition.",
-        )
+        ),
+        *rule_check_specs("silver_orders", ORDER_RULES),
     ],
 )
 def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     bronze = step.store.read_window(bronze_table(sources.ORDERS), step.window, "o_orderdate")
-    return overwrite_window_and_check(
-        step.store,
-        tables.ORDERS,
-        cleanse_orders(bronze),
-        step.window,
-        "order_date",
-        lambda written: [unique_key_check("order_id_unique", written, ["order_id"])],
+    return publish_silver_window(
+        step,
+        context.run.run_id,
+        ORDERS,
+        input_rows=bronze,
+        cleansed=cleanse_orders(bronze),
+        checks=lambda written: [unique_key_check("order_id_unique", written, ["order_id"])],
     )
 
 
@@ -49,19 +60,22 @@ def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
             asset="silver_line_items",
             blocking=True,
             description="(order_id, line_number) is unique and not null within the partition.",
-        )
+        ),
+        *rule_check_specs("silver_line_items", LINE_ITEM_RULES),
     ],
 )
 def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     bronze = step.store.read_window(bronze_table(sources.LINEITEM), step.window, "_landing_date")
-    return overwrite_window_and_check(
-        step.store,
-        tables.LINE_ITEMS,
-        cleanse_line_items(bronze),
-        step.window,
-        "order_date",
-        lambda written: [unique_key_check("line_key_unique", written, ["order_id", "line_number"])],
+    return publish_silver_window(
+        step,
+        context.run.run_id,
+        LINE_ITEMS,
+        input_rows=bronze,
+        cleansed=cleanse_line_items(bronze),
+        checks=lambda written: [
+            unique_key_check("line_key_unique", written, ["order_id", "line_number"])
+        ],
     )
 
 

@@ -20,3 +20,20 @@ LINE_ITEMS = TableSpec(
         "is the order date of the daily extract the line arrived in."
     ),
 )
+
+
+def quarantine_table(table: TableSpec) -> TableSpec:
+    """Where the rows of ``table`` that failed a quarantine rule go (same partitioning)."""
+    return TableSpec(
+        layer=table.layer,
+        name=f"{table.name}_quarantine",
+        partition_by=table.partition_by,
+        comment=(
+            f"Rows of {table.qualified_name} held back by quarantine rules: the full row, "
+            "_failed_rules (every rule it failed) and the _run_id that quarantined it."
+        ),
+    )
+
+
+ORDERS_QUARANTINE = quarantine_table(ORDERS)
+LINE_ITEMS_QUARANTINE = quarantine_table(LINE_ITEMS)

@@ -97,6 +97,9 @@ class DeltaTableStore:
     def __init__(self, spark: SparkSession, locator: TableLocator) -> None:
         self.spark = spark
         self.locator = locator
+        # Tables seen to exist. Every write checks existence; the lakehouse never drops a
+        # table, so a positive answer is remembered instead of re-reading the Delta log.
+        self._existing: set[str] = set()
 
     # -- addressing -------------------------------------------------------------------------
 
@@ -108,9 +111,15 @@ class DeltaTableStore:
         from delta.tables import DeltaTable
 
         ident = self.identifier(spec)
+        if ident in self._existing:
+            return True
         if self.locator.by_path:
-            return DeltaTable.isDeltaTable(self.spark, ident)
-        return self.spark.catalog.tableExists(ident)
+            found = DeltaTable.isDeltaTable(self.spark, ident)
+        else:
+            found = self.spark.catalog.tableExists(ident)
+        if found:
+            self._existing.add(ident)
+        return bool(found)
 
     def delta_table(self, spec: TableSpec) -> DeltaTable:
         from delta.tables import DeltaTable

@@ -1,0 +1,1 @@
+"""Data quality: named SQL rules with actions and thresholds, evaluated in one pass."""

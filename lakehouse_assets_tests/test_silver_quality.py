@@ -1,0 +1,126 @@
+"""Silver quality on a day with known bad rows: quarantine, drops, accounting, dq_metrics, and a
+blocking rule that keeps gold from materializing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from deltalake import DeltaTable
+
+from .lakehouse import SLICE, checks_by_name, materialize_day, settings_for
+from .landing_files import jsonl, land, line, order
+
+pytestmark = pytest.mark.spark
+DAY = dt.date(1992, 1, 2)
+SILVER = ["bronze_orders", "bronze_lineitem", "silver_orders", "silver_line_items"]
+
+
+def _rows(path, **filters):
+    rows = DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+    return [r for r in rows if all(r[k] == v for k, v in filters.items())]
+
+
+def _land_known_bad_day(landing):
+    land(
+        landing,
+        "orders",
+        "1992-01-02",
+        "orders.jsonl",
+        jsonl(
+            order(1),
+            order(2),
+            order(3, o_totalprice=-5.0),  # quarantine
+            order(4, o_orderstatus="X", o_totalprice=-1.0),  # quarantine, two rules
+            order(5, o_orderpriority="9-WHENEVER"),  # warn: kept
+        ),
+    )
+    # A later extract corrects order 2: the older version is a duplicate, removed and counted.
+    land(landing, "orders", "1992-01-02", "orders_correction.jsonl", jsonl(order(2)))
+    land(
+        landing,
+        "lineitem",
+        "1992-01-02",
+        "lineitem.jsonl",
+        jsonl(
+            line(1, 1),
+            line(1, 2, l_quantity=0),  # quarantine
+            line(1, 3, l_discount=0.5),  # quarantine
+            line(2, 1, l_returnflag="Z"),  # drop
+            line(2, 2),
+        ),
+    )
+
+
+def test_quarantine_drop_and_accounting_on_known_bad_rows(spark, tmp_path):
+    settings = settings_for(tmp_path / "lh")
+    _land_known_bad_day(tmp_path / "lh" / "landing")
+    result = materialize_day(settings, DAY, selection=SILVER)
+    root = tmp_path / "lh"
+
+    assert sorted(r["order_id"] for r in _rows(root / "silver" / "orders")) == [1, 2, 5]
+    quarantined = {r["order_id"]: r for r in _rows(root / "silver" / "orders_quarantine")}
+    assert set(quarantined) == {3, 4}
+    assert quarantined[3]["_failed_rules"] == ["order_total_price_non_negative"]
+    assert sorted(quarantined[4]["_failed_rules"]) == [
+        "order_status_known",
+        "order_total_price_non_negative",
+    ]
+    assert quarantined[4]["_run_id"] == result.run_id
+    assert quarantined[4]["order_status"] == "X"  # the full row is kept
+
+    meta = result.asset_materializations_for_node("silver_orders")[0].metadata
+    assert meta["input_rows"].value == 6
+    assert meta["duplicates_removed"].value == 1
+    assert meta["quarantined_rows"].value == 2
+    assert meta["dropped_rows"].value == 0
+    assert meta["dagster/partition_row_count"].value == 3
+
+    lines = {(r["order_id"], r["line_number"]) for r in _rows(root / "silver" / "line_items")}
+    assert lines == {(1, 1), (2, 2)}
+    line_meta = result.asset_materializations_for_node("silver_line_items")[0].metadata
+    assert line_meta["quarantined_rows"].value == 2
+    assert line_meta["dropped_rows"].value == 1
+
+    checks = checks_by_name(result)
+    assert all(checks[name].passed for name in ("quality_accounting", "order_id_unique"))
+    price = checks["order_total_price_non_negative"]
+    assert price.passed  # quarantined rows are handled, not a failure of the run
+    assert price.metadata["failed_rows"].value == 2
+    assert price.metadata["failure_rate"].value == pytest.approx(2 / 5)
+    sample = [json.loads(k) for k in price.metadata["sample_failing_keys"].value]
+    assert sample == [{"order_id": 3}, {"order_id": 4}]
+    priority = checks["order_priority_known"]
+    assert not priority.passed and priority.severity.value == "WARN"  # 20 % > warn_above 1 %
+
+    metrics = _rows(root / "monitoring" / "dq_metrics", run_id=result.run_id)
+    by_rule = {(m["table_name"], m["rule"]): m for m in metrics}
+    assert len(metrics) == len(by_rule) == 4 + 7  # one row per table x rule
+    assert by_rule[("silver.line_items", "line_flags_known")]["failed_rows"] == 1
+    assert by_rule[("silver.orders", "order_priority_known")]["status"] == "warned"
+
+
+def test_rerunning_the_day_gives_the_same_tables(spark, tmp_path):
+    settings = settings_for(tmp_path / "lh")
+    _land_known_bad_day(tmp_path / "lh" / "landing")
+    materialize_day(settings, DAY, selection=SILVER)
+    root = tmp_path / "lh"
+    first = sorted(r["order_id"] for r in _rows(root / "silver" / "orders_quarantine"))
+    materialize_day(settings, DAY, selection=["silver_orders"])
+    assert sorted(r["order_id"] for r in _rows(root / "silver" / "orders_quarantine")) == first
+
+
+def test_a_failing_blocking_rule_stops_gold(spark, tmp_path):
+    settings = settings_for(tmp_path / "lh")
+    landing = tmp_path / "lh" / "landing"
+    land(landing, "orders", "1992-01-02", "o.jsonl", jsonl(order(1), order(2, o_custkey=None)))
+    land(landing, "lineitem", "1992-01-02", "l.jsonl", jsonl(line(1, 1), line(2, 1)))
+    result = materialize_day(settings, DAY, selection=SLICE, raise_on_error=False)
+
+    check = checks_by_name(result)["order_customer_present"]
+    assert not check.passed and check.severity.value == "ERROR"
+    assert check.metadata["sample_failing_keys"].value == ['{"order_id":2}']
+    assert not result.success
+    assert result.asset_materializations_for_node("fact_sales") == []
+    assert not (tmp_path / "lh" / "gold" / "fact_sales").exists()
