@@ -87,6 +87,7 @@ def publish_silver_window(
         write=write,
         window=window,
         date_column=date_column,
+        partition_row_count=written_count,  # counted above for the accounting
         extra={
             "input_rows": input_count,
             "duplicates_removed": duplicates,

@@ -34,12 +34,14 @@ def materialization_metadata(
     write: WriteResult | None,
     window: DateWindow | None = None,
     date_column: str | None = None,
+    partition_row_count: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Row counts, Delta version, table location, schema and partition of a materialization.
 
     ``dagster/row_count`` is the whole table (Delta answers an unfiltered count from file
-    statistics); ``dagster/partition_row_count`` is the rows of the materialized window.
+    statistics); ``dagster/partition_row_count`` is the rows of the materialized window (pass
+    ``partition_row_count`` when the caller has already counted it).
     """
     df = store.read(spec)
     metadata: dict[str, Any] = {
@@ -51,9 +53,9 @@ def materialization_metadata(
     }
     if window is not None and date_column is not None:
         metadata["partition"] = window.label()
-        metadata["dagster/partition_row_count"] = df.where(
-            window.sql_predicate(date_column)
-        ).count()
+        if partition_row_count is None:
+            partition_row_count = df.where(window.sql_predicate(date_column)).count()
+        metadata["dagster/partition_row_count"] = partition_row_count
     if write is not None:
         metadata["delta_operation"] = write.operation
         metadata["rows_written"] = write.rows_written
