@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev bench clean
+.PHONY: install demo test lint dev bench bench-silver clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,9 @@ dev: install
 
 bench: install
 	$(BIN)/python bench/foundation.py
+
+bench-silver: install
+	$(BIN)/python bench/silver_quality.py --scale-factor 1
 
 clean:
 	rm -rf .lakehouse $(DAGSTER_HOME)

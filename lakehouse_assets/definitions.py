@@ -13,6 +13,7 @@ from lakehouse_assets.bronze.assets import bronze_asset_name, bronze_assets
 from lakehouse_assets.bronze.sensors import landing_sensor
 from lakehouse_assets.bronze.sources import ALL_SOURCES
 from lakehouse_assets.gold.assets import gold_assets
+from lakehouse_assets.gold.dimension_assets import dimension_assets
 from lakehouse_assets.jobs import ingest_bronze_job, jobs, schedules
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
@@ -40,7 +41,7 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
     executor = in_process_executor if settings.env == "local" else multiprocess_executor
     return Definitions(
-        assets=[*bronze_assets, *silver_assets, *gold_assets],
+        assets=[*bronze_assets, *silver_assets, *dimension_assets, *gold_assets],
         jobs=jobs,
         schedules=schedules,
         sensors=build_sensors(settings),

@@ -1,4 +1,4 @@
-"""The write-then-verify step shared by every date-partitioned silver and gold asset."""
+"""The write-then-verify steps shared by silver and gold assets (window or whole table)."""
 
 from __future__ import annotations
 
@@ -37,5 +37,17 @@ def overwrite_window_and_check(
         metadata=materialization_metadata(
             store, target, write=write, window=window, date_column=date_column
         ),
+        check_results=checks(written),
+    )
+
+
+def overwrite_and_check(
+    store: DeltaTableStore, target: TableSpec, rows: DataFrame, checks: WindowChecks
+) -> MaterializeResult:
+    """Replace the whole (unpartitioned) ``target`` with ``rows``, then check what was written."""
+    write = store.overwrite(target, rows)
+    written = store.read(target)
+    return MaterializeResult(
+        metadata=materialization_metadata(store, target, write=write),
         check_results=checks(written),
     )

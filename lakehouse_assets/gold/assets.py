@@ -1,12 +1,18 @@
-"""Gold assets: the sales fact at order-line grain and its daily aggregate."""
+"""Gold assets: the date dimension, the sales fact at order-line grain and its daily aggregate."""
 
-from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+)
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_asset, spark_step
 from lakehouse_assets.gold import tables
 from lakehouse_assets.gold.checks import reconciliation_check
+from lakehouse_assets.gold.contracts import AggDailySales, FactSales
 from lakehouse_assets.gold.transforms import build_daily_sales, build_fact_sales
+from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
 from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.table_checks import unique_key_check
 from lakehouse_assets.windowed import overwrite_window_and_check
@@ -30,6 +36,7 @@ from lakehouse_assets.windowed import overwrite_window_and_check
             blocking=True,
             description="Rows and gross amount equal silver line items of the same dates.",
         ),
+        contract_check_spec("fact_sales", "fact_sales_contract", FactSales),
     ],
 )
 def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
@@ -48,6 +55,7 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
                 actual=written,
                 actual_amount="gross_amount",
             ),
+            contract_check("fact_sales_contract", FactSales, written),
         ]
 
     return overwrite_window_and_check(
@@ -71,7 +79,8 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
             asset="agg_daily_sales",
             blocking=True,
             description="Line count and net amount equal fact_sales of the same dates.",
-        )
+        ),
+        contract_check_spec("agg_daily_sales", "agg_daily_sales_contract", AggDailySales),
     ],
 )
 def agg_daily_sales(context: AssetExecutionContext) -> MaterializeResult:
@@ -92,7 +101,8 @@ def agg_daily_sales(context: AssetExecutionContext) -> MaterializeResult:
                 actual=written,
                 actual_amount="net_amount",
                 actual_rows=F.sum("line_count"),
-            )
+            ),
+            contract_check("agg_daily_sales_contract", AggDailySales, written),
         ],
     )
 

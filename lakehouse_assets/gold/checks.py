@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetCheckSeverity
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 
@@ -40,4 +40,23 @@ def reconciliation_check(
             "expected_amount": str(exp_amount),
             "actual_amount": str(act_amount),
         },
+    )
+
+
+def scd2_date_integrity_check(
+    check_name: str, dimension: DataFrame, natural_key: str
+) -> AssetCheckResult:
+    """Per natural key: at most one current version and no overlapping effective ranges."""
+    known = dimension.where("NOT is_unknown")
+    by_start = Window.partitionBy(natural_key).orderBy("effective_start_date", "effective_end_date")
+    ordered = known.withColumn("_next_start", F.lead("effective_start_date").over(by_start))
+    overlaps = ordered.where(F.col("effective_end_date") > F.col("_next_start")).count()
+    several_current = (
+        known.where("is_current").groupBy(natural_key).count().where("count > 1").count()
+    )
+    return AssetCheckResult(
+        check_name=check_name,
+        passed=overlaps == 0 and several_current == 0,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"overlapping_versions": overlaps, "keys_with_several_current": several_current},
     )

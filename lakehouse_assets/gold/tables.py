@@ -20,3 +20,43 @@ AGG_DAILY_SALES = TableSpec(
     partition_by=("order_date",),
     comment="Daily sales totals: one row per order date.",
 )
+
+DIM_DATE = TableSpec(
+    layer="gold",
+    name="dim_date",
+    comment=(
+        "Date dimension: one row per calendar day 1992-01-01..1998-12-31 (every TPC-H order, "
+        "ship and receipt date), keyed by date_key = YYYYMMDD, with fiscal periods and holidays."
+    ),
+)
+
+DIM_GEOGRAPHY = TableSpec(
+    layer="gold",
+    name="dim_geography",
+    comment="Geography dimension: one row per nation with its region, plus the unknown member.",
+)
+
+DIM_PRODUCT = TableSpec(
+    layer="gold",
+    name="dim_product",
+    comment="Product dimension: one row per TPC-H part (latest snapshot), plus the unknown member.",
+)
+
+DIM_SUPPLIER = TableSpec(
+    layer="gold",
+    name="dim_supplier",
+    comment=(
+        "Supplier dimension: one row per TPC-H supplier (latest snapshot) with its geography "
+        "key, plus the unknown member."
+    ),
+)
+
+DIM_CUSTOMER = TableSpec(
+    layer="gold",
+    name="dim_customer",
+    comment=(
+        "Customer dimension, SCD type 2: one row per customer version with stable surrogate "
+        "customer_key, effective_start_date / effective_end_date (exclusive) and is_current, "
+        "plus the unknown member."
+    ),
+)

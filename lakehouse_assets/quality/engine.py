@@ -1,17 +1,20 @@
 """Evaluate a table's rules in a single pass and split its rows by disposition.
 
-Every rule becomes one element of a per-row array of failed rule names; one aggregation over
-that array counts every rule, the dispositions and a few failing keys per rule. So the cost of
-quality is one cached projection and one Spark job per table, however many rules it has.
+Every rule becomes one element of a per-row array of failed rule names; one set of aggregates
+over that array counts every rule, the dispositions and a few failing keys per rule. Those
+aggregates are **observed** (``DataFrame.observe``) while the kept rows are being written, so
+counting the rules costs no Spark job of its own: the write is the pass. Only when rows were
+quarantined is the input computed a second time, to write them to the quarantine table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Column
+from pyspark.sql import Column, Observation
 from pyspark.sql import functions as F
 
 from lakehouse_assets.quality.rules import (
@@ -29,11 +32,10 @@ FAILED_RULES = "_failed_rules"
 DISPOSITION = "_disposition"
 
 
-@dataclass
-class QualityResult:
-    """Rows split by disposition (lazy, over one cached frame) and the per-rule outcomes."""
+@dataclass(frozen=True)
+class QualityCounts:
+    """Per-rule outcomes and disposition counts of one evaluation."""
 
-    evaluated: DataFrame
     outcomes: list[RuleOutcome]
     evaluated_rows: int
     quarantined_rows: int
@@ -43,18 +45,30 @@ class QualityResult:
     def kept_rows(self) -> int:
         return self.evaluated_rows - self.quarantined_rows - self.dropped_rows
 
+
+@dataclass
+class ObservedRules:
+    """Rows with their rule columns; the counts are collected while :meth:`kept` is written."""
+
+    evaluated: DataFrame
+    observed: DataFrame
+    observation: Observation
+    rules: Sequence[Rule]
+
     def kept(self) -> DataFrame:
-        """Rows that go on to the table (without the quality columns)."""
-        rows = self.evaluated.where(F.col(DISPOSITION) == Disposition.KEEP.value)
+        """Rows that go on to the table (without the quality columns). Write this first."""
+        rows = self.observed.where(F.col(DISPOSITION) == Disposition.KEEP.value)
         return rows.drop(FAILED_RULES, DISPOSITION)
 
+    def counts(self) -> QualityCounts:
+        """The counts observed by the write of :meth:`kept` (blocks until it has run)."""
+        return _counts(self.observation.get, self.rules)
+
     def quarantined(self) -> DataFrame:
-        """Quarantined rows with ``_failed_rules`` (every rule the row failed)."""
+        """Quarantined rows with ``_failed_rules``. Recomputes the input: only read it when
+        :meth:`counts` reports quarantined rows."""
         rows = self.evaluated.where(F.col(DISPOSITION) == Disposition.QUARANTINE.value)
         return rows.drop(DISPOSITION)
-
-    def release(self) -> None:
-        self.evaluated.unpersist()
 
 
 def failed_rules_column(rules: Sequence[Rule]) -> Column:
@@ -81,17 +95,17 @@ def disposition_column(rules: Sequence[Rule]) -> Column:
     )
 
 
-def evaluate_rules(
-    rows: DataFrame, rules: Sequence[Rule], key_columns: Sequence[str]
-) -> QualityResult:
-    """Evaluate ``rules`` over ``rows`` in one aggregation; the result holds a cached frame
-    (call :meth:`QualityResult.release` when its rows are written)."""
+def with_rule_columns(rows: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """``rows`` plus ``_failed_rules`` and ``_disposition``."""
     validate_rules(rules)
-    evaluated = (
-        rows.withColumn(FAILED_RULES, failed_rules_column(rules))
-        .withColumn(DISPOSITION, disposition_column(rules))
-        .persist()
+    return rows.withColumn(FAILED_RULES, failed_rules_column(rules)).withColumn(
+        DISPOSITION, disposition_column(rules)
     )
+
+
+def rule_aggregations(rules: Sequence[Rule], key_columns: Sequence[str]) -> list[Column]:
+    """Aggregates over rows with rule columns: rows, dispositions, and per rule the failing
+    count and the smallest and largest failing key."""
     key = F.to_json(F.struct(*[F.col(k) for k in key_columns]))
     aggregations = [
         F.count(F.lit(1)).alias("rows"),
@@ -105,7 +119,10 @@ def evaluate_rules(
             F.min(F.when(failed, key)).alias(f"first_key_{i}"),
             F.max(F.when(failed, key)).alias(f"last_key_{i}"),
         ]
-    stats = evaluated.agg(*aggregations).first()
+    return aggregations
+
+
+def _counts(stats: Mapping[str, Any], rules: Sequence[Rule]) -> QualityCounts:
     total = int(stats["rows"])
     outcomes = [
         RuleOutcome(
@@ -118,10 +135,27 @@ def evaluate_rules(
         )
         for i, rule in enumerate(rules)
     ]
-    return QualityResult(
-        evaluated=evaluated,
+    return QualityCounts(
         outcomes=outcomes,
         evaluated_rows=total,
         quarantined_rows=int(stats["quarantined"]),
         dropped_rows=int(stats["dropped"]),
     )
+
+
+def observe_rules(
+    rows: DataFrame, rules: Sequence[Rule], key_columns: Sequence[str]
+) -> ObservedRules:
+    """Attach ``rules`` to ``rows``; writing :meth:`ObservedRules.kept` counts them."""
+    evaluated = with_rule_columns(rows, rules)
+    observation = Observation(f"quality_{uuid.uuid4().hex}")
+    observed = evaluated.observe(observation, *rule_aggregations(rules, key_columns))
+    return ObservedRules(evaluated, observed, observation, rules)
+
+
+def count_rules(
+    rows: DataFrame, rules: Sequence[Rule], key_columns: Sequence[str]
+) -> QualityCounts:
+    """Count ``rules`` over ``rows`` in one aggregation (tables whose rules only report)."""
+    stats = with_rule_columns(rows, rules).agg(*rule_aggregations(rules, key_columns)).first()
+    return _counts(stats.asDict(), rules)

@@ -81,3 +81,33 @@ LINE_ITEM_RULES: tuple[Rule, ...] = (
         fail_above=0.05,
     ),
 )
+
+# Customers are published per key by CDC, so their rules report (warn) or stop gold (fail);
+# they cannot drop or quarantine a current row without corrupting its history.
+CUSTOMER_RULES: tuple[Rule, ...] = (
+    Rule(
+        "customer_name_present",
+        "name IS NOT NULL AND name <> ''",
+        RuleAction.WARN,
+        "A customer without a name is kept but reported.",
+    ),
+    Rule(
+        "customer_segment_known",
+        "market_segment IN ('AUTOMOBILE', 'BUILDING', 'FURNITURE', 'HOUSEHOLD', 'MACHINERY')",
+        RuleAction.WARN,
+        "Market segment is one of the five TPC-H segments (gold aggregates by it).",
+        warn_above=0.01,
+    ),
+    Rule(
+        "customer_nation_known",
+        "nation_id BETWEEN 0 AND 24",
+        RuleAction.WARN,
+        "Nation is one of the 25 TPC-H nations (gold resolves geography from it).",
+    ),
+    Rule(
+        "customer_balance_in_range",
+        "account_balance BETWEEN -999.99 AND 9999.99",
+        RuleAction.WARN,
+        "TPC-H account balances lie in [-999.99, 9999.99].",
+    ),
+)

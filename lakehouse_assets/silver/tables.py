@@ -37,3 +37,32 @@ def quarantine_table(table: TableSpec) -> TableSpec:
 
 ORDERS_QUARANTINE = quarantine_table(ORDERS)
 LINE_ITEMS_QUARANTINE = quarantine_table(LINE_ITEMS)
+
+CUSTOMERS = TableSpec(
+    layer="silver",
+    name="customers",
+    comment=(
+        "Customers, SCD type 1: the current state of every live customer_id after applying its "
+        "change events in sequence order; deleted customers are absent."
+    ),
+)
+
+CUSTOMER_HISTORY = TableSpec(
+    layer="silver",
+    name="customer_history",
+    comment=(
+        "Customers, SCD type 2: one version per change of a tracked column, valid from "
+        "valid_from (inclusive) to valid_to (exclusive, NULL while current); a delete closes "
+        "the current version. Untracked columns hold the version's latest value."
+    ),
+)
+
+CUSTOMER_EVENTS_QUARANTINE = TableSpec(
+    layer="silver",
+    name="customer_events_quarantine",
+    comment=(
+        "Customer change events that were not applied, with _quarantine_reason: "
+        "null_customer_id, null_sequence_num, null_event_ts, unknown_op or "
+        "conflicting_duplicate_sequence (same customer and sequence, different content)."
+    ),
+)

@@ -9,6 +9,7 @@ and writes it with one of three patterns:
 * :meth:`DeltaTableStore.overwrite_window` - replace exactly the rows of a date window with
   Delta ``replaceWhere``; every other partition is untouched, and rows outside the window are
   rejected by Delta instead of silently widening the overwrite.
+* :meth:`DeltaTableStore.overwrite` - replace a whole unpartitioned table (small dimensions).
 * :meth:`DeltaTableStore.merge` - upsert on business keys.
 
 Every write returns a :class:`WriteResult` with the Delta version it produced and the row
@@ -227,6 +228,20 @@ class DeltaTableStore:
         )
         return self._result_since(spec)
 
+    def overwrite(self, spec: TableSpec, df: DataFrame) -> WriteResult:
+        """Atomically replace the whole table (small tables rebuilt from scratch each run).
+
+        Readers see the old or the new version, never a mix; the old one stays restorable
+        through time travel.
+        """
+        if spec.partition_by:
+            raise TableWriteError(
+                f"{spec.qualified_name} is partitioned; replace a window with overwrite_window"
+            )
+        self.ensure_table(spec, df.schema)
+        self._save(spec, df, mode="overwrite", options={})
+        return self._result_since(spec)
+
     def merge(
         self,
         spec: TableSpec,
@@ -290,6 +305,47 @@ class DeltaTableStore:
         self.delta_table(spec).alias("t").merge(source.alias("s"), condition).whenMatchedUpdate(
             set=dict(assignments)
         ).execute()
+        return self._result_since(spec)
+
+    def replace_keys(
+        self,
+        spec: TableSpec,
+        rows: DataFrame,
+        *,
+        scope: DataFrame,
+        scope_keys: Sequence[str],
+        row_keys: Sequence[str],
+    ) -> WriteResult:
+        """Make the table's rows for the keys in ``scope`` exactly ``rows``, in one MERGE.
+
+        Rows of in-scope keys that ``rows`` no longer holds are deleted, the others updated or
+        inserted; keys outside ``scope`` are untouched. This is how derived-per-key tables
+        (SCD1 current state, SCD2 history) are re-published after their keys are recomputed.
+
+        Args:
+            scope: Distinct ``scope_keys`` whose rows are replaced (may include keys with no rows
+                left, e.g. deleted customers).
+            row_keys: Columns that identify a row in the table (``scope_keys`` plus e.g. a
+                version start); unique in ``rows``.
+        """
+        from pyspark.sql import functions as F
+
+        missing = set(scope_keys) - set(row_keys)
+        if missing:
+            raise TableWriteError(f"row_keys {row_keys} must include the scope keys {missing}")
+        self.ensure_table(spec, rows.schema)
+        action = "_merge_action"
+        existing = self.read(spec).join(scope, list(scope_keys), "left_semi")
+        stale = existing.select(*row_keys).join(rows.select(*row_keys), list(row_keys), "left_anti")
+        source = rows.withColumn(action, F.lit("upsert")).unionByName(
+            stale.withColumn(action, F.lit("delete")), allowMissingColumns=True
+        )
+        values = {f"`{c}`": f"s.`{c}`" for c in rows.columns}
+        self.delta_table(spec).alias("t").merge(
+            source.alias("s"), self._key_condition(row_keys, None)
+        ).whenMatchedDelete(condition=f"s.{action} = 'delete'").whenMatchedUpdate(
+            set=values
+        ).whenNotMatchedInsert(condition=f"s.{action} = 'upsert'", values=values).execute()
         return self._result_since(spec)
 
     # -- internals --------------------------------------------------------------------------

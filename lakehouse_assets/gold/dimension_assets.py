@@ -1,0 +1,254 @@
+"""Gold dimensions rebuilt whole on each run: date (generated) and the reference dimensions.
+
+They are daily-partitioned like every asset, so they run in the same jobs and backfills as the
+facts (a range run builds them once); each run replaces the whole table with the dimension as
+of that run, because a dimension row is not owned by one order date.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+)
+from pandera.pyspark import DataFrameModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse_assets.asset_factory import spark_asset, spark_step
+from lakehouse_assets.bronze import sources
+from lakehouse_assets.bronze.tables import bronze_table
+from lakehouse_assets.gold import tables
+from lakehouse_assets.gold.calendar import CalendarConfig
+from lakehouse_assets.gold.checks import scd2_date_integrity_check
+from lakehouse_assets.gold.contracts import (
+    DimCustomer,
+    DimDate,
+    DimGeography,
+    DimProduct,
+    DimSupplier,
+)
+from lakehouse_assets.gold.dim_date import DIM_DATE_FIRST, DIM_DATE_LAST, build_dim_date
+from lakehouse_assets.gold.dimensions import (
+    build_dim_customer,
+    build_dim_geography,
+    build_dim_product,
+    build_dim_supplier,
+)
+from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
+from lakehouse_assets.silver.tables import CUSTOMER_HISTORY
+from lakehouse_assets.storage import DeltaTableStore, TableSpec
+from lakehouse_assets.table_checks import unique_key_check
+from lakehouse_assets.windowed import overwrite_and_check
+
+
+def _dimension_check_specs(asset: str, contract: type[DataFrameModel]) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            f"{asset}_key_unique",
+            asset=asset,
+            blocking=True,
+            description="The surrogate key and the natural key each identify one row.",
+        ),
+        AssetCheckSpec(
+            f"{asset}_has_unknown_member",
+            asset=asset,
+            blocking=True,
+            description="Exactly one unknown member (key -1) for facts whose reference is late.",
+        ),
+        contract_check_spec(asset, f"{asset}_contract", contract),
+    ]
+
+
+def _dimension_checks(
+    asset: str, written: DataFrame, surrogate: str, natural: str, contract: type[DataFrameModel]
+) -> list[AssetCheckResult]:
+    known = written.where("NOT is_unknown")
+    surrogate_unique = unique_key_check(f"{asset}_key_unique", written, [surrogate])
+    natural_unique = unique_key_check(f"{asset}_key_unique", known, [natural])
+    unknown = written.where(F.col("is_unknown") & (F.col(surrogate) == -1)).count()
+    return [
+        AssetCheckResult(
+            check_name=f"{asset}_key_unique",
+            passed=surrogate_unique.passed and natural_unique.passed,
+            metadata={
+                f"{surrogate}_distinct": surrogate_unique.metadata["distinct_keys"],
+                f"{natural}_distinct": natural_unique.metadata["distinct_keys"],
+                "rows": surrogate_unique.metadata["rows"],
+            },
+        ),
+        AssetCheckResult(
+            check_name=f"{asset}_has_unknown_member",
+            passed=unknown == 1,
+            metadata={"unknown_members": unknown},
+        ),
+        contract_check(f"{asset}_contract", contract, written),
+    ]
+
+
+class DimDateConfig(Config):
+    """How ``dim_date`` labels days (set in the launchpad or run config)."""
+
+    fiscal_year_start_month: int = 1
+    holiday_country: str = "US"
+    holiday_subdivision: str | None = None
+
+
+@spark_asset(
+    name="dim_date",
+    layer="gold",
+    description="Date dimension 1992-1998: calendar and fiscal attributes, holidays.",
+    check_specs=[
+        AssetCheckSpec(
+            "dim_date_key_unique", asset="dim_date", blocking=True, description="One row per key."
+        ),
+        AssetCheckSpec(
+            "dim_date_complete",
+            asset="dim_date",
+            blocking=True,
+            description="Every day of the range is present (no gaps for facts to fall into).",
+        ),
+        contract_check_spec("dim_date", "dim_date_contract", DimDate),
+    ],
+)
+def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> MaterializeResult:
+    step = spark_step(context)
+    calendar = CalendarConfig(
+        config.fiscal_year_start_month, config.holiday_country, config.holiday_subdivision
+    )
+    days = len(DateWindow(DIM_DATE_FIRST, DIM_DATE_LAST))
+
+    def checks(written: DataFrame) -> list[AssetCheckResult]:
+        rows = written.count()
+        return [
+            unique_key_check("dim_date_key_unique", written, ["date_key"]),
+            AssetCheckResult(
+                check_name="dim_date_complete",
+                passed=rows == days,
+                metadata={"rows": rows, "days_expected": days},
+            ),
+            contract_check("dim_date_contract", DimDate, written),
+        ]
+
+    return overwrite_and_check(
+        step.store, tables.DIM_DATE, build_dim_date(step.session, calendar), checks
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceDimension:
+    """A dimension rebuilt whole from bronze snapshots (and other dimensions)."""
+
+    name: str
+    description: str
+    deps: tuple[str, ...]
+    table: TableSpec
+    contract: type[DataFrameModel]
+    surrogate_key: str
+    natural_key: str
+    build: Callable[[DeltaTableStore], DataFrame]
+
+
+def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition:
+    """The asset of ``dimension``: overwrite the whole table, then the dimension checks."""
+
+    @spark_asset(
+        name=dimension.name,
+        layer="gold",
+        description=dimension.description,
+        deps=list(dimension.deps),
+        check_specs=_dimension_check_specs(dimension.name, dimension.contract),
+    )
+    def _dimension(context: AssetExecutionContext) -> MaterializeResult:
+        store = spark_step(context).store
+        return overwrite_and_check(
+            store,
+            dimension.table,
+            dimension.build(store),
+            lambda written: _dimension_checks(
+                dimension.name,
+                written,
+                dimension.surrogate_key,
+                dimension.natural_key,
+                dimension.contract,
+            ),
+        )
+
+    return _dimension
+
+
+GEOGRAPHY = ReferenceDimension(
+    "dim_geography",
+    "Nations with their regions (latest snapshot), plus the unknown member.",
+    ("bronze_nation", "bronze_region"),
+    tables.DIM_GEOGRAPHY,
+    DimGeography,
+    "geography_key",
+    "nation_id",
+    lambda store: build_dim_geography(
+        store.read(bronze_table(sources.NATION)), store.read(bronze_table(sources.REGION))
+    ),
+)
+PRODUCT = ReferenceDimension(
+    "dim_product",
+    "Parts (latest snapshot), plus the unknown member.",
+    ("bronze_part",),
+    tables.DIM_PRODUCT,
+    DimProduct,
+    "product_key",
+    "part_id",
+    lambda store: build_dim_product(store.read(bronze_table(sources.PART))),
+)
+SUPPLIER = ReferenceDimension(
+    "dim_supplier",
+    "Suppliers (latest snapshot) with their geography key, plus the unknown member.",
+    ("bronze_supplier", "dim_geography"),
+    tables.DIM_SUPPLIER,
+    DimSupplier,
+    "supplier_key",
+    "supplier_id",
+    lambda store: build_dim_supplier(
+        store.read(bronze_table(sources.SUPPLIER)), store.read(tables.DIM_GEOGRAPHY)
+    ),
+)
+dim_geography, dim_product, dim_supplier = (
+    reference_dimension_asset(d) for d in (GEOGRAPHY, PRODUCT, SUPPLIER)
+)
+
+
+@spark_asset(
+    name="dim_customer",
+    layer="gold",
+    description="Customers as SCD2 versions from silver.customer_history, plus the unknown member.",
+    deps=["silver_customers", "dim_geography"],
+    check_specs=[
+        *_dimension_check_specs("dim_customer", DimCustomer),
+        AssetCheckSpec(
+            "dim_customer_scd2_integrity",
+            asset="dim_customer",
+            blocking=True,
+            description="One current version per customer; effective ranges never overlap.",
+        ),
+    ],
+)
+def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
+    store = spark_step(context).store
+    rows = build_dim_customer(store.read(CUSTOMER_HISTORY), store.read(tables.DIM_GEOGRAPHY))
+
+    def checks(written: DataFrame) -> list[AssetCheckResult]:
+        # customer_id repeats once per version: the surrogate key is the grain on both counts.
+        key = "customer_key"
+        results = _dimension_checks("dim_customer", written, key, key, DimCustomer)
+        integrity = scd2_date_integrity_check("dim_customer_scd2_integrity", written, "customer_id")
+        return [*results, integrity]
+
+    return overwrite_and_check(store, tables.DIM_CUSTOMER, rows, checks)
+
+
+dimension_assets = [dim_date, dim_geography, dim_product, dim_supplier, dim_customer]
