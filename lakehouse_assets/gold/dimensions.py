@@ -13,7 +13,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse_assets.gold.transforms import MONEY
+from lakehouse_assets.gold.transforms import MONEY, commented
 
 UNKNOWN_KEY = -1
 UNKNOWN = "Unknown"
@@ -37,8 +37,10 @@ def latest_snapshot(bronze: DataFrame, key: str) -> DataFrame:
     )
 
 
-def _c(column: Column, name: str, comment: str) -> Column:
-    return column.alias(name, metadata={"comment": comment})
+def _known_member(reference: str) -> Column:
+    """``is_unknown`` = false for a real row (the unknown member sets it true)."""
+    comment = f"The unknown member (facts whose {reference} is unknown)."
+    return commented(F.lit(False), "is_unknown", comment)
 
 
 def _with_unknown(df: DataFrame, unknown: dict[str, object]) -> DataFrame:
@@ -60,12 +62,12 @@ def build_dim_geography(bronze_nation: DataFrame, bronze_region: DataFrame) -> D
     regions = latest_snapshot(bronze_region, "r_regionkey")
     joined = nations.join(regions, nations.n_regionkey == regions.r_regionkey, "left")
     dim = joined.select(
-        _c(surrogate_key("geography", "n_nationkey"), "geography_key", "Surrogate key."),
-        _c(F.col("n_nationkey"), "nation_id", "Natural key: TPC-H nation key."),
-        _c(F.trim("n_name"), "nation_name", "Nation name."),
-        _c(F.col("n_regionkey"), "region_id", "TPC-H region key."),
-        _c(F.trim("r_name"), "region_name", "Region name."),
-        _c(F.lit(False), "is_unknown", "The unknown member (facts whose nation is unknown)."),
+        commented(surrogate_key("geography", "n_nationkey"), "geography_key", "Surrogate key."),
+        commented(F.col("n_nationkey"), "nation_id", "Natural key: TPC-H nation key."),
+        commented(F.trim("n_name"), "nation_name", "Nation name."),
+        commented(F.col("n_regionkey"), "region_id", "TPC-H region key."),
+        commented(F.trim("r_name"), "region_name", "Region name."),
+        _known_member("nation"),
     )
     return _with_unknown(
         dim,
@@ -82,16 +84,16 @@ def build_dim_product(bronze_part: DataFrame) -> DataFrame:
     """One row per part."""
     parts = latest_snapshot(bronze_part, "p_partkey")
     dim = parts.select(
-        _c(surrogate_key("product", "p_partkey"), "product_key", "Surrogate key."),
-        _c(F.col("p_partkey"), "part_id", "Natural key: TPC-H part key."),
-        _c(F.trim("p_name"), "product_name", "Part name."),
-        _c(F.trim("p_mfgr"), "manufacturer", "Manufacturer."),
-        _c(F.trim("p_brand"), "brand", "Brand."),
-        _c(F.trim("p_type"), "product_type", "Part type, e.g. ECONOMY ANODIZED STEEL."),
-        _c(F.col("p_size"), "size", "Part size."),
-        _c(F.trim("p_container"), "container", "Container."),
-        _c(F.col("p_retailprice").cast(MONEY), "retail_price", "Retail price."),
-        _c(F.lit(False), "is_unknown", "The unknown member (facts whose part is unknown)."),
+        commented(surrogate_key("product", "p_partkey"), "product_key", "Surrogate key."),
+        commented(F.col("p_partkey"), "part_id", "Natural key: TPC-H part key."),
+        commented(F.trim("p_name"), "product_name", "Part name."),
+        commented(F.trim("p_mfgr"), "manufacturer", "Manufacturer."),
+        commented(F.trim("p_brand"), "brand", "Brand."),
+        commented(F.trim("p_type"), "product_type", "Part type, e.g. ECONOMY ANODIZED STEEL."),
+        commented(F.col("p_size"), "size", "Part size."),
+        commented(F.trim("p_container"), "container", "Container."),
+        commented(F.col("p_retailprice").cast(MONEY), "retail_price", "Retail price."),
+        _known_member("part"),
     )
     return _with_unknown(
         dim, {"product_key": UNKNOWN_KEY, "product_name": UNKNOWN, "is_unknown": True}
@@ -104,18 +106,18 @@ def build_dim_supplier(bronze_supplier: DataFrame, dim_geography: DataFrame) -> 
     geography = dim_geography.where("NOT is_unknown").select("geography_key", "nation_id")
     joined = suppliers.join(geography, suppliers.s_nationkey == geography.nation_id, "left")
     dim = joined.select(
-        _c(surrogate_key("supplier", "s_suppkey"), "supplier_key", "Surrogate key."),
-        _c(F.col("s_suppkey"), "supplier_id", "Natural key: TPC-H supplier key."),
-        _c(F.trim("s_name"), "supplier_name", "Supplier name."),
-        _c(F.trim("s_address"), "address", "Address."),
-        _c(F.trim("s_phone"), "phone", "Phone."),
-        _c(F.col("s_acctbal").cast(MONEY), "account_balance", "Account balance."),
-        _c(
+        commented(surrogate_key("supplier", "s_suppkey"), "supplier_key", "Surrogate key."),
+        commented(F.col("s_suppkey"), "supplier_id", "Natural key: TPC-H supplier key."),
+        commented(F.trim("s_name"), "supplier_name", "Supplier name."),
+        commented(F.trim("s_address"), "address", "Address."),
+        commented(F.trim("s_phone"), "phone", "Phone."),
+        commented(F.col("s_acctbal").cast(MONEY), "account_balance", "Account balance."),
+        commented(
             F.coalesce("geography_key", F.lit(UNKNOWN_KEY)),
             "geography_key",
             "The supplier's nation in dim_geography (-1 if unknown).",
         ),
-        _c(F.lit(False), "is_unknown", "The unknown member (facts whose supplier is unknown)."),
+        _known_member("supplier"),
     )
     return _with_unknown(
         dim,
@@ -144,30 +146,30 @@ def build_dim_customer(customer_history: DataFrame, dim_geography: DataFrame) ->
     geography = dim_geography.where("NOT is_unknown").select("geography_key", "nation_id")
     versions = customer_history.join(geography, "nation_id", "left")
     dim = versions.select(
-        _c(
+        commented(
             surrogate_key("customer", "customer_id", "_start_sequence"),
             "customer_key",
             "Surrogate key of the customer version (stable across re-runs and backfills).",
         ),
-        _c(F.col("customer_id"), "customer_id", "Natural key: TPC-H customer key."),
-        _c(F.col("name"), "customer_name", "Customer name."),
-        _c(F.col("address"), "address", "Address."),
-        _c(F.col("phone"), "phone", "Phone."),
-        _c(F.col("market_segment"), "market_segment", "Market segment."),
-        _c(F.col("account_balance"), "account_balance", "Account balance (latest of the version)."),
-        _c(
+        commented(F.col("customer_id"), "customer_id", "Natural key: TPC-H customer key."),
+        commented(F.col("name"), "customer_name", "Customer name."),
+        commented(F.col("address"), "address", "Address."),
+        commented(F.col("phone"), "phone", "Phone."),
+        commented(F.col("market_segment"), "market_segment", "Market segment."),
+        commented(F.col("account_balance"), "account_balance", "Latest balance of the version."),
+        commented(
             F.coalesce("geography_key", F.lit(UNKNOWN_KEY)),
             "geography_key",
             "The customer's nation in dim_geography (-1 if unknown).",
         ),
-        _c(F.to_date("valid_from"), "effective_start_date", "First day of the version."),
-        _c(
+        commented(F.to_date("valid_from"), "effective_start_date", "First day of the version."),
+        commented(
             F.coalesce(F.to_date("valid_to"), F.lit(END_OF_TIME)),
             "effective_end_date",
             "Day the next version (or the delete) took effect; 9999-12-31 while current.",
         ),
-        _c(F.col("is_current"), "is_current", "The customer's current version."),
-        _c(F.lit(False), "is_unknown", "The unknown member (facts whose customer is unknown)."),
+        commented(F.col("is_current"), "is_current", "The customer's current version."),
+        _known_member("customer"),
     )
     return _with_unknown(
         dim,

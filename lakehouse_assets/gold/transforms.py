@@ -14,7 +14,8 @@ def _money(amount: Column) -> Column:
     return F.round(amount, 2).cast(MONEY)
 
 
-def _commented(column: Column, name: str, comment: str) -> Column:
+def commented(column: Column, name: str, comment: str) -> Column:
+    """``column`` named ``name`` with a column comment (it travels into the Delta schema)."""
     return column.alias(name, metadata={"comment": comment})
 
 
@@ -29,33 +30,31 @@ def build_fact_sales(line_items: DataFrame, orders: DataFrame) -> DataFrame:
     gross = F.col("extended_price")
     net = gross * (F.lit(1) - F.col("discount_rate"))
     return joined.select(
-        _commented(
+        commented(
             F.date_format("order_date", "yyyyMMdd").cast("int"),
             "date_key",
             "Order date as YYYYMMDD.",
         ),
-        _commented(F.col("order_id"), "order_id", "Degenerate key: TPC-H order key."),
-        _commented(F.col("line_number"), "line_number", "Degenerate key: line within the order."),
-        _commented(F.col("customer_id"), "customer_id", "Natural key of the ordering customer."),
-        _commented(F.col("part_id"), "part_id", "Natural key of the part sold."),
-        _commented(F.col("supplier_id"), "supplier_id", "Natural key of the supplier."),
-        _commented(F.col("order_status"), "order_status", "Order status (F, O, P)."),
-        _commented(F.col("order_priority"), "order_priority", "Order priority."),
-        _commented(F.col("quantity").cast(MONEY), "quantity", "Quantity ordered."),
-        _commented(F.col("discount_rate"), "discount_rate", "Discount as a fraction (0.00-0.10)."),
-        _commented(F.col("tax_rate"), "tax_rate", "Tax as a fraction (0.00-0.08)."),
-        _commented(_money(gross), "gross_amount", "Extended price before discount."),
-        _commented(
+        commented(F.col("order_id"), "order_id", "Degenerate key: TPC-H order key."),
+        commented(F.col("line_number"), "line_number", "Degenerate key: line within the order."),
+        commented(F.col("customer_id"), "customer_id", "Natural key of the ordering customer."),
+        commented(F.col("part_id"), "part_id", "Natural key of the part sold."),
+        commented(F.col("supplier_id"), "supplier_id", "Natural key of the supplier."),
+        commented(F.col("order_status"), "order_status", "Order status (F, O, P)."),
+        commented(F.col("order_priority"), "order_priority", "Order priority."),
+        commented(F.col("quantity").cast(MONEY), "quantity", "Quantity ordered."),
+        commented(F.col("discount_rate"), "discount_rate", "Discount as a fraction (0.00-0.10)."),
+        commented(F.col("tax_rate"), "tax_rate", "Tax as a fraction (0.00-0.08)."),
+        commented(_money(gross), "gross_amount", "Extended price before discount."),
+        commented(
             _money(gross * F.col("discount_rate")), "discount_amount", "gross * discount_rate."
         ),
-        _commented(_money(net), "net_amount", "gross * (1 - discount_rate)."),
-        _commented(
-            _money(net * F.col("tax_rate")), "tax_amount", "net * tax_rate (unrounded net)."
-        ),
-        _commented(
+        commented(_money(net), "net_amount", "gross * (1 - discount_rate)."),
+        commented(_money(net * F.col("tax_rate")), "tax_amount", "net * tax_rate (unrounded net)."),
+        commented(
             _money(net * (F.lit(1) + F.col("tax_rate"))), "total_amount", "net * (1 + tax_rate)."
         ),
-        _commented(F.col("order_date"), "order_date", "Order date (partition column)."),
+        commented(F.col("order_date"), "order_date", "Order date (partition column)."),
     )
 
 
