@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev bench bench-silver clean
+.PHONY: install demo test lint dev bench bench-silver bench-gold clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,9 @@ bench: install
 
 bench-silver: install
 	$(BIN)/python bench/silver_quality.py --scale-factor 1
+
+bench-gold: install
+	$(BIN)/python bench/gold_build.py --scale-factor 1
 
 clean:
 	rm -rf .lakehouse $(DAGSTER_HOME)

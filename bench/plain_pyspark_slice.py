@@ -10,7 +10,6 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse_assets.bronze.sources import LINEITEM, ORDERS
-from lakehouse_assets.gold.transforms import build_daily_sales, build_fact_sales
 from lakehouse_assets.silver.transforms import cleanse_line_items, cleanse_orders
 
 
@@ -45,13 +44,36 @@ def run_plain_slice(spark: SparkSession, landing_root: str, out_root: str) -> di
     )
     orders = spark.read.format("delta").load(f"{out_root}/silver/orders")
     lines = spark.read.format("delta").load(f"{out_root}/silver/line_items")
-    build_fact_sales(lines, orders).write.format("delta").partitionBy("order_date").save(
-        f"{out_root}/gold/fact_sales"
+    gross = F.col("extended_price")
+    net = gross * (1 - F.col("discount_rate"))
+    fact = lines.join(orders.select("order_id", "customer_id"), "order_id", "left").select(
+        F.date_format("order_date", "yyyyMMdd").cast("int").alias("date_key"),
+        "order_id",
+        "line_number",
+        "customer_id",
+        "part_id",
+        "supplier_id",
+        "quantity",
+        "discount_rate",
+        "tax_rate",
+        *[
+            F.round(amount, 2).cast("decimal(18,2)").alias(name)
+            for name, amount in (
+                ("gross_amount", gross),
+                ("discount_amount", gross * F.col("discount_rate")),
+                ("net_amount", net),
+                ("tax_amount", net * F.col("tax_rate")),
+                ("total_amount", net * (1 + F.col("tax_rate"))),
+            )
+        ],
+        "order_date",
     )
+    fact.write.format("delta").partitionBy("order_date").save(f"{out_root}/gold/fact_sales")
     facts = spark.read.format("delta").load(f"{out_root}/gold/fact_sales")
-    build_daily_sales(facts).write.format("delta").partitionBy("order_date").save(
-        f"{out_root}/gold/agg_daily_sales"
+    daily = facts.groupBy("order_date").agg(
+        F.count(F.lit(1)).alias("line_count"), F.sum("net_amount").alias("net_amount")
     )
+    daily.write.format("delta").partitionBy("order_date").save(f"{out_root}/gold/agg_daily_sales")
     for table in (
         "bronze/orders",
         "bronze/lineitem",

@@ -24,10 +24,12 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     gold.DIM_PRODUCT,
     gold.DIM_SUPPLIER,
     gold.DIM_CUSTOMER,
+    gold.FACT_ORDERS,
     gold.FACT_SALES,
     gold.AGG_DAILY_SALES,
     monitoring.INGESTED_FILES,
     monitoring.INGESTION_EVENTS,
     monitoring.SCHEMA_CHANGES,
     monitoring.DQ_METRICS,
+    monitoring.DATA_DICTIONARY,
 )

@@ -3,6 +3,7 @@
 lakehouse setup                                   # fetch the Delta Lake jars (once)
 lakehouse materialize --start 1992-01-01 --end 1992-01-07
 lakehouse tables                                  # where every table is, and its rows
+lakehouse data-dictionary --output docs/data_dictionary.md
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(1992, 1, 7))
     run.add_argument("--job", default="lakehouse_daily_job")
     commands.add_parser("tables", help="List the tables, their location and row counts.")
+    dictionary = commands.add_parser(
+        "data-dictionary", help="Write the data dictionary of the built tables as Markdown."
+    )
+    dictionary.add_argument("--output", default="-", help="File to write (default: stdout).")
     replay = commands.add_parser(
         "replay-dead-letters", help="Re-parse dead letters; move the ones that now parse to bronze."
     )
@@ -39,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return replay_dead_letters(args)
     if args.command == "setup":
         return setup()
+    if args.command == "data-dictionary":
+        return write_data_dictionary(args.output)
     if args.command == "materialize":
         code = materialize(args.start, args.end, args.job)
         if code == 0:
@@ -130,6 +137,25 @@ def replay_dead_letters(args: argparse.Namespace) -> int:
     )
     for sample in report["samples"]:
         print(f"  {sample['dead_letter_id']}: {sample['outcome']}")
+    return 0
+
+
+def write_data_dictionary(output: str) -> int:
+    """Render every built table's columns and comments as Markdown."""
+    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.monitoring.data_dictionary import describe_lakehouse, dictionary_markdown
+    from lakehouse_assets.resources import build_resources
+
+    settings = LakehouseSettings.from_env()
+    resources = build_resources(settings)
+    store = resources["storage"].store(resources["spark"].get_session())
+    markdown = dictionary_markdown(describe_lakehouse(store, ALL_TABLES))
+    if output == "-":
+        print(markdown)
+    else:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(markdown)
+        print(f"wrote {output}")
     return 0
 
 

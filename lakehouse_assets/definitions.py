@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from dagster import AssetKey, Definitions, in_process_executor, multiprocess_executor
 
-from lakehouse_assets.bronze.assets import bronze_asset_name, bronze_assets
+from lakehouse_assets.bronze.assets import bronze_asset_name
 from lakehouse_assets.bronze.sensors import landing_sensor
 from lakehouse_assets.bronze.sources import ALL_SOURCES
-from lakehouse_assets.gold.assets import gold_assets
-from lakehouse_assets.gold.dimension_assets import dimension_assets
+from lakehouse_assets.gold.restore import auto_restore_sensor, restore_table
 from lakehouse_assets.jobs import ingest_bronze_job, jobs, schedules
+from lakehouse_assets.monitoring.assets import monitoring_assets
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
-from lakehouse_assets.silver.assets import silver_assets
+from lakehouse_assets.table_assets import TABLE_ASSETS
 
 
 def build_sensors(settings: LakehouseSettings) -> list:
-    """One file-arrival sensor per landed source."""
-    return [
+    """One file-arrival sensor per landed source, and the gold auto-restore sensor."""
+    return [auto_restore_sensor(settings.auto_restore)] + [
         landing_sensor(
             source,
             AssetKey(bronze_asset_name(source)),
@@ -41,8 +41,8 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
     executor = in_process_executor if settings.env == "local" else multiprocess_executor
     return Definitions(
-        assets=[*bronze_assets, *silver_assets, *dimension_assets, *gold_assets],
-        jobs=jobs,
+        assets=[*TABLE_ASSETS, *monitoring_assets],
+        jobs=[*jobs, restore_table],
         schedules=schedules,
         sensors=build_sensors(settings),
         resources=build_resources(settings),

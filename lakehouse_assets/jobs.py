@@ -9,7 +9,7 @@ from lakehouse_assets.partitions import daily_partitions
 
 lakehouse_daily_job = define_asset_job(
     name="lakehouse_daily_job",
-    selection=AssetSelection.groups("bronze", "silver", "gold"),
+    selection=AssetSelection.groups("bronze", "silver", "gold", "monitoring"),
     partitions_def=daily_partitions,
     description="Bronze -> silver -> gold for one order date (or a range, as one run).",
 )

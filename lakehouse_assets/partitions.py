@@ -86,6 +86,10 @@ class DateWindow:
 
 
 def partition_window(context: Any) -> DateWindow:
-    """The inclusive date window a run materializes: one day, or a single-run backfill range."""
-    time_window = context.partition_time_window
-    return DateWindow.from_time_window(time_window.start, time_window.end)
+    """The inclusive date window a run materializes: one day, or a single-run backfill range.
+
+    Read from the partition key range (a single day is a range of one), which a run and a
+    directly invoked asset (``build_asset_context(partition_key_range=...)``) both provide.
+    """
+    keys = context.partition_key_range
+    return DateWindow.from_keys(keys.start, keys.end)

@@ -35,6 +35,7 @@ class LakehouseSettings:
         checkpoint_root: Where streaming checkpoints live.
         catalog: Unity Catalog catalog name used in ``databricks`` mode.
         sensor_interval_seconds: How often the file-arrival sensors look for new files.
+        auto_restore: Start the sensor that restores a gold table whose blocking check failed.
     """
 
     env: LakehouseEnv
@@ -43,6 +44,7 @@ class LakehouseSettings:
     checkpoint_root: str
     catalog: str
     sensor_interval_seconds: int = 60
+    auto_restore: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LakehouseSettings:
@@ -65,7 +67,15 @@ class LakehouseSettings:
             sensor_interval_seconds=_positive_int(
                 environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=60
             ),
+            auto_restore=_flag(environ, "LAKEHOUSE_AUTO_RESTORE"),
         )
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = (environ.get(name) or "false").strip().lower()
+    if raw not in {"true", "false", "1", "0", "yes", "no"}:
+        raise SettingsError(f"{name}={raw!r} is not a boolean (true/false)")
+    return raw in {"true", "1", "yes"}
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -8,10 +8,13 @@ different formulation, not against itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from lakehouse_assets.sample_data.landing import daily_file
 
 TRACKED = ("name", "address", "nation_id", "phone", "market_segment")
 UNTRACKED = ("account_balance", "comment")
@@ -120,3 +123,28 @@ def _apply_key(key: int, events: list[Event], out: CdcTables) -> None:
         v = open_version
         out.scd2.add((key, *v["tracked"], *v["untracked"], v["from"], None, True, v["start"], None))
         out.scd1[key] = (*v["tracked"], *v["untracked"], v["last_ts"], v["last"])
+
+
+def landed_events(landing, first: dt.date, last: dt.date) -> list[Event]:
+    """The change events as landed, read with plain json (independent of Spark)."""
+    events = []
+    for n in range((last - first).days + 1):
+        path = daily_file(landing, "customer_events", first + dt.timedelta(days=n))
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            events.append(
+                Event(
+                    r["op"],
+                    r["sequence_num"],
+                    r["c_custkey"],
+                    dt.datetime.fromisoformat(r["event_ts"]),
+                    name=r["c_name"].strip(),
+                    address=r["c_address"].strip(),
+                    nation_id=r["c_nationkey"],
+                    phone=r["c_phone"].strip(),
+                    market_segment=r["c_mktsegment"].strip(),
+                    account_balance=Decimal(str(r["c_acctbal"])).quantize(Decimal("0.01")),
+                    comment=r["c_comment"].strip(),
+                )
+            )
+    return events

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from dagster import ExecuteInProcessResult, materialize
+from dagster import (
+    DagsterInstance,
+    ExecuteInProcessResult,
+    MaterializeResult,
+    PartitionKeyRange,
+    build_asset_context,
+    materialize,
+)
 
 from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
+from lakehouse_assets.table_assets import TABLE_ASSETS
+
+# Every asset that writes a lakehouse table (all but the monitoring data dictionary).
+TABLE_ASSET_NAMES = [key.to_user_string() for a in TABLE_ASSETS for key in a.keys]
 
 # The orders / line-items path through every layer (what the slice tests materialize).
 SLICE = [
@@ -46,6 +58,7 @@ def materialize_range(
     *,
     selection: str | list[str] = "*",
     raise_on_error: bool = True,
+    instance: DagsterInstance | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize the selected assets for ``first..last`` as one run (a single-run backfill)."""
     defs = build_definitions(settings)
@@ -59,6 +72,7 @@ def materialize_range(
             "dagster/asset_partition_range_end": last.isoformat(),
         },
         raise_on_error=raise_on_error,
+        instance=instance,
     )
 
 
@@ -69,6 +83,7 @@ def materialize_day(
     selection: str | list[str] = "*",
     raise_on_error: bool = True,
     run_config: dict[str, Any] | None = None,
+    instance: DagsterInstance | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize the selected assets for one partition."""
     defs = build_definitions(settings)
@@ -79,7 +94,48 @@ def materialize_day(
         partition_key=day.isoformat(),
         raise_on_error=raise_on_error,
         run_config=run_config,
+        instance=instance,
     )
+
+
+def invoke_in_dependency_order(
+    settings: LakehouseSettings,
+    first: dt.date,
+    last: dt.date,
+    asset_config: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, MaterializeResult]:
+    """Call every asset's body for ``first..last``, upstream first, outside a Dagster run.
+
+    For whole-history builds in tests: a Dagster run records one event per partition per
+    asset (about 10 ms each: 18 assets x 2,406 TPC-H dates is minutes of bookkeeping), while
+    the asset bodies - the code under test - are the same either way.
+    """
+    defs = build_definitions(settings)
+    by_key = {key: a for a in defs.assets or [] for key in a.keys}
+    order = TopologicalSorter(
+        {key: {d for d in a.dependency_keys if d in by_key} for key, a in by_key.items()}
+    ).static_order()
+    resources = local_resources(settings)
+    results = {}
+    for key in order:
+        name = key.to_user_string()
+        context = build_asset_context(
+            resources=resources,
+            partition_key_range=PartitionKeyRange(first.isoformat(), last.isoformat()),
+            asset_config=(asset_config or {}).get(name),
+        )
+        results[name] = by_key[key](context)
+    return results
+
+
+def failed_checks(results: dict[str, MaterializeResult]) -> dict[str, Any]:
+    """Checks that did not pass in directly invoked assets' results, by name."""
+    return {
+        c.check_name: c.metadata
+        for r in results.values()
+        for c in r.check_results or []
+        if not c.passed
+    }
 
 
 def step_error(result: ExecuteInProcessResult) -> Any:

@@ -35,8 +35,12 @@ def test_every_definition_resolves_in_both_environments():
             "lakehouse_daily_job_schedule",
             "bronze_ingest_schedule",
         }
-        assert len(repo.sensor_defs) == 7
-        assert "replay_dead_letters_job" in {j.name for j in repo.get_all_jobs()}
+        # One landing sensor per source, and the gold auto-restore sensor (off by default).
+        sensors = {s.name: s for s in repo.sensor_defs}
+        assert len(sensors) == 8
+        restore = sensors["restore_gold_on_blocking_check_failure"]
+        assert restore.default_status.value == "STOPPED"
+        assert {"replay_dead_letters_job", "restore_table"} <= {j.name for j in repo.get_all_jobs()}
 
 
 def test_assets_read_left_to_right_by_layer_and_declare_the_step_launcher():

@@ -80,6 +80,29 @@ def test_window_overwrite_on_a_non_partition_column_is_refused(spark, three_days
         three_days.overwrite_window(SALES, df, DateWindow.single(D1), "other_date")
 
 
+def test_a_clustered_table_replaces_a_date_window_without_partition_directories(spark, tmp_path):
+    store = DeltaTableStore(spark, PathLocator(str(tmp_path)))
+    spec = TableSpec(layer="gold", name="clustered", cluster_by=("order_date",))
+    two_days = _rows(spark, D1, 3, "1.00").union(_rows(spark, D2, 2, "2.00"))
+    store.overwrite_window(spec, two_days, DateWindow(D1, D2), "order_date")
+    store.overwrite_window(spec, _rows(spark, D2, 4, "5.00"), DateWindow.single(D2), "order_date")
+    totals = store.read(spec).groupBy("order_date").agg(F.count(F.lit(1)), F.sum("amount"))
+    assert {r[0]: (r[1], r[2]) for r in totals.collect()} == {
+        D1: (3, Decimal("3.00")),
+        D2: (4, Decimal("20.00")),
+    }
+    version = store.version(spec)
+    with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        store.overwrite_window(spec, _rows(spark, D3, 1, "1"), DateWindow.single(D2), "order_date")
+    assert store.version(spec) == version
+    assert store.delta_table(spec).detail().first()["clusteringColumns"] == ["order_date"]
+    assert not [p for p in (tmp_path / "gold" / "clustered").iterdir() if "=" in p.name]
+    with pytest.raises(TableWriteError, match="neither partitioned nor clustered"):
+        store.overwrite_window(
+            TableSpec(layer="gold", name="plain"), two_days, DateWindow(D1, D2), "order_date"
+        )
+
+
 def test_idempotent_append_writes_a_micro_batch_once(spark, store):
     spec = TableSpec(layer="bronze", name="events")
     batch = _rows(spark, D1, 3, "1.00")

@@ -41,6 +41,13 @@ def test_settings_read_databricks_environment():
     assert settings.checkpoint_root == "/Volumes/prod/ops/checkpoints"
 
 
+def test_auto_restore_is_off_unless_switched_on():
+    assert LakehouseSettings.from_env({}).auto_restore is False
+    assert LakehouseSettings.from_env({"LAKEHOUSE_AUTO_RESTORE": "TRUE"}).auto_restore is True
+    with pytest.raises(SettingsError, match="LAKEHOUSE_AUTO_RESTORE='maybe' is not a boolean"):
+        LakehouseSettings.from_env({"LAKEHOUSE_AUTO_RESTORE": "maybe"})
+
+
 def test_unknown_environment_is_a_clear_error():
     with pytest.raises(SettingsError, match="LAKEHOUSE_ENV='staging' is not supported"):
         LakehouseSettings.from_env({"LAKEHOUSE_ENV": "staging"})
@@ -51,6 +58,17 @@ def test_partitions_cover_exactly_the_tpch_order_dates():
     assert keys[0] == TPCH_FIRST_ORDER_DATE.isoformat() == "1992-01-01"
     assert keys[-1] == TPCH_LAST_ORDER_DATE.isoformat() == "1998-08-02"
     assert len(keys) == (TPCH_LAST_ORDER_DATE - TPCH_FIRST_ORDER_DATE).days + 1
+
+
+def test_partition_window_reads_the_key_range_of_a_run_or_a_direct_invocation():
+    from dagster import PartitionKeyRange, build_asset_context
+
+    from lakehouse_assets.partitions import partition_window
+
+    day = build_asset_context(partition_key="1992-03-04")
+    assert partition_window(day) == DateWindow.single(dt.date(1992, 3, 4))
+    whole = build_asset_context(partition_key_range=PartitionKeyRange("1992-01-01", "1998-08-02"))
+    assert partition_window(whole) == DateWindow(TPCH_FIRST_ORDER_DATE, TPCH_LAST_ORDER_DATE)
 
 
 def test_date_window_from_dagster_half_open_time_window():

@@ -262,7 +262,7 @@ def _record_event(
     """One row in monitoring.ingestion_events per run and source (also for failed runs)."""
     finished_at = dt.datetime.now(dt.UTC)
     row = (
-        context.run.run_id,
+        context.run_id,
         source.name,
         window.label(),
         started_at.replace(tzinfo=None),

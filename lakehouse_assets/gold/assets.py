@@ -1,84 +1,167 @@
-"""Gold assets: the date dimension, the sales fact at order-line grain and its daily aggregate."""
+"""Gold facts: orders and order lines keyed to the dimensions, and the daily aggregate."""
 
-from dagster import (
-    AssetCheckSpec,
-    AssetExecutionContext,
-    MaterializeResult,
-)
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult
+from pandera.pyspark import DataFrameModel
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_asset, spark_step
 from lakehouse_assets.gold import tables
-from lakehouse_assets.gold.checks import reconciliation_check
-from lakehouse_assets.gold.contracts import AggDailySales, FactSales
-from lakehouse_assets.gold.transforms import build_daily_sales, build_fact_sales
+from lakehouse_assets.gold.checks import (
+    ForeignKey,
+    Totals,
+    foreign_key_checks,
+    reconciliation_check,
+)
+from lakehouse_assets.gold.contracts import AggDailySales, FactOrders, FactSales
+from lakehouse_assets.gold.facts import (
+    build_daily_sales,
+    build_fact_orders,
+    build_fact_sales,
+    resolve_customer_keys,
+)
+from lakehouse_assets.gold.publish import publish_gold_window
+from lakehouse_assets.gold.transforms import money
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
 from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.table_checks import unique_key_check
-from lakehouse_assets.windowed import overwrite_window_and_check
+
+
+def _fact_check_specs(
+    asset: str, grain: str, reconciles_with: str, contract: type[DataFrameModel]
+) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(f"{asset}_grain_unique", asset=asset, blocking=True, description=grain),
+        AssetCheckSpec(
+            f"{asset}_reconciles_with_{reconciles_with}",
+            asset=asset,
+            blocking=True,
+            description=f"Per order date, rows and amount equal {reconciles_with}'s.",
+        ),
+        AssetCheckSpec(
+            f"{asset}_foreign_keys",
+            asset=asset,
+            blocking=True,
+            description="Every foreign key exists in its dimension (unknown member included).",
+        ),
+        AssetCheckSpec(
+            f"{asset}_unknown_members",
+            asset=asset,
+            description=(
+                "Facts keyed to an unknown member; re-run the listed dates once the dimension "
+                "rows have arrived to re-key them."
+            ),
+        ),
+        contract_check_spec(asset, f"{asset}_contract", contract),
+    ]
+
+
+def _net_of_silver_lines() -> F.Column:
+    return F.sum(money(F.col("extended_price") * (1 - F.col("discount_rate"))))
+
+
+@spark_asset(
+    name="fact_orders",
+    layer="gold",
+    description="Orders fact, one row per order keyed to the customer version of its date.",
+    deps=["silver_orders", "silver_line_items", "dim_customer", "dim_date"],
+    check_specs=_fact_check_specs("fact_orders", "One row per order_id.", "silver", FactOrders),
+)
+def fact_orders(context: AssetExecutionContext) -> MaterializeResult:
+    step = spark_step(context)
+    store, window = step.store, step.window
+    orders = store.read_window(silver.ORDERS, window, "order_date")
+    lines = store.read_window(silver.LINE_ITEMS, window, "order_date")
+    dim_customer = store.read(tables.DIM_CUSTOMER)
+    rows = build_fact_orders(orders, lines, resolve_customer_keys(orders, dim_customer))
+
+    def checks(written: DataFrame) -> list[AssetCheckResult]:
+        return [
+            unique_key_check("fact_orders_grain_unique", written, ["order_id"]),
+            reconciliation_check(
+                "fact_orders_reconciles_with_silver",
+                expected=Totals(orders, F.sum("total_price")),
+                actual=Totals(written, F.sum("total_price")),
+            ),
+            *foreign_key_checks(
+                "fact_orders_foreign_keys",
+                "fact_orders_unknown_members",
+                written,
+                [
+                    ForeignKey("customer_key", dim_customer, "customer_key"),
+                    ForeignKey("date_key", store.read(tables.DIM_DATE), "date_key"),
+                ],
+            ),
+            contract_check("fact_orders_contract", FactOrders, written),
+        ]
+
+    return publish_gold_window(context, step, tables.FACT_ORDERS, rows, "order_date", checks)
 
 
 @spark_asset(
     name="fact_sales",
     layer="gold",
-    description="Sales fact, one row per order line, partitioned by order date.",
-    deps=["silver_orders", "silver_line_items"],
-    check_specs=[
-        AssetCheckSpec(
-            "fact_sales_grain_unique",
-            asset="fact_sales",
-            blocking=True,
-            description="One row per (order_id, line_number).",
-        ),
-        AssetCheckSpec(
-            "fact_sales_reconciles_with_silver",
-            asset="fact_sales",
-            blocking=True,
-            description="Rows and gross amount equal silver line items of the same dates.",
-        ),
-        contract_check_spec("fact_sales", "fact_sales_contract", FactSales),
-    ],
+    description="Sales fact, one row per order line, keyed to the dimensions as of its order date.",
+    deps=["silver_line_items", "fact_orders", "dim_product", "dim_supplier", "dim_date"],
+    check_specs=_fact_check_specs(
+        "fact_sales", "One row per (order_id, line_number).", "silver", FactSales
+    ),
 )
 def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     store, window = step.store, step.window
-    line_items = store.read_window(silver.LINE_ITEMS, window, "order_date")
-    orders = store.read_window(silver.ORDERS, window, "order_date")
+    lines = store.read_window(silver.LINE_ITEMS, window, "order_date")
+    products, suppliers = store.read(tables.DIM_PRODUCT), store.read(tables.DIM_SUPPLIER)
+    rows = build_fact_sales(
+        lines, store.read_window(tables.FACT_ORDERS, window, "order_date"), products, suppliers
+    )
 
-    def checks(written):  # type: ignore[no-untyped-def]
+    def checks(written: DataFrame) -> list[AssetCheckResult]:
+        dates = store.read(tables.DIM_DATE)
         return [
             unique_key_check("fact_sales_grain_unique", written, ["order_id", "line_number"]),
             reconciliation_check(
                 "fact_sales_reconciles_with_silver",
-                expected=line_items,
-                expected_amount="extended_price",
-                actual=written,
-                actual_amount="gross_amount",
+                expected=Totals(lines, _net_of_silver_lines()),
+                actual=Totals(written, F.sum("net_amount")),
+            ),
+            *foreign_key_checks(
+                "fact_sales_foreign_keys",
+                "fact_sales_unknown_members",
+                written,
+                [
+                    ForeignKey("customer_key", store.read(tables.DIM_CUSTOMER), "customer_key"),
+                    ForeignKey("product_key", products, "product_key"),
+                    ForeignKey("supplier_key", suppliers, "supplier_key"),
+                    ForeignKey("date_key", dates, "date_key"),
+                    ForeignKey("ship_date_key", dates, "date_key", nullable=True),
+                    ForeignKey("commit_date_key", dates, "date_key", nullable=True),
+                    ForeignKey("receipt_date_key", dates, "date_key", nullable=True),
+                ],
             ),
             contract_check("fact_sales_contract", FactSales, written),
         ]
 
-    return overwrite_window_and_check(
-        store,
-        tables.FACT_SALES,
-        build_fact_sales(line_items, orders),
-        window,
-        "order_date",
-        checks,
-    )
+    return publish_gold_window(context, step, tables.FACT_SALES, rows, "order_date", checks)
 
 
 @spark_asset(
     name="agg_daily_sales",
     layer="gold",
-    description="Daily sales totals built from fact_sales.",
-    deps=["fact_sales"],
+    description="Daily sales per customer nation and market segment (as of the order date).",
+    deps=["fact_sales", "dim_customer", "dim_geography"],
     check_specs=[
+        AssetCheckSpec(
+            "agg_daily_sales_grain_unique",
+            asset="agg_daily_sales",
+            blocking=True,
+            description="One row per (order_date, geography_key, market_segment).",
+        ),
         AssetCheckSpec(
             "agg_daily_sales_reconciles_with_fact",
             asset="agg_daily_sales",
             blocking=True,
-            description="Line count and net amount equal fact_sales of the same dates.",
+            description="Per order date, line count and net amount equal fact_sales'.",
         ),
         contract_check_spec("agg_daily_sales", "agg_daily_sales_contract", AggDailySales),
     ],
@@ -87,24 +170,23 @@ def agg_daily_sales(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     store, window = step.store, step.window
     facts = store.read_window(tables.FACT_SALES, window, "order_date")
-    return overwrite_window_and_check(
-        store,
-        tables.AGG_DAILY_SALES,
-        build_daily_sales(facts),
-        window,
-        "order_date",
-        lambda written: [
-            reconciliation_check(
-                "agg_daily_sales_reconciles_with_fact",
-                expected=facts,
-                expected_amount="net_amount",
-                actual=written,
-                actual_amount="net_amount",
-                actual_rows=F.sum("line_count"),
-            ),
-            contract_check("agg_daily_sales_contract", AggDailySales, written),
-        ],
+    rows = build_daily_sales(
+        facts, store.read(tables.DIM_CUSTOMER), store.read(tables.DIM_GEOGRAPHY)
     )
 
+    def checks(written: DataFrame) -> list[AssetCheckResult]:
+        grain = ["order_date", "geography_key", "market_segment"]
+        return [
+            unique_key_check("agg_daily_sales_grain_unique", written, grain),
+            reconciliation_check(
+                "agg_daily_sales_reconciles_with_fact",
+                expected=Totals(facts, F.sum("net_amount")),
+                actual=Totals(written, F.sum("net_amount"), row_count=F.sum("line_count")),
+            ),
+            contract_check("agg_daily_sales_contract", AggDailySales, written),
+        ]
 
-gold_assets = [fact_sales, agg_daily_sales]
+    return publish_gold_window(context, step, tables.AGG_DAILY_SALES, rows, "order_date", checks)
+
+
+gold_assets = [fact_orders, fact_sales, agg_daily_sales]

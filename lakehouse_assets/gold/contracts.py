@@ -9,16 +9,37 @@ DATE_KEYS = {"min_value": 19920101, "max_value": 19981231}
 ORDER_DATES = {"min_value": FIRST_DATE, "max_value": LAST_DATE}
 
 
+_KEY = {"nullable": False}
+_OPTIONAL_DATE_KEY = {"nullable": True, "in_range": {"min_value": 19920101, "max_value": 19991231}}
+
+
+class FactOrders(DataFrameModel):
+    date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
+    order_id: T.LongType() = Field(gt=0)
+    customer_key: T.LongType() = Field(**_KEY)
+    order_status: T.StringType() = Field(isin=["O", "F", "P"])
+    order_priority: T.StringType() = Field(nullable=True)
+    ship_priority: T.IntegerType() = Field(nullable=True, ge=0)
+    clerk: T.StringType() = Field(nullable=True)
+    total_price: MONEY = Field(ge=0)
+    line_count: T.IntegerType() = Field(in_range={"min_value": 0, "max_value": 7})
+    net_amount: MONEY = Field(ge=0)
+    order_date: T.DateType() = Field(in_range=ORDER_DATES)
+
+
 class FactSales(DataFrameModel):
     date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
     order_id: T.LongType() = Field(gt=0)
     line_number: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 7})
-    # NULL while the order has not arrived in silver (reconciliation counts such lines).
-    customer_id: T.LongType() = Field(nullable=True, gt=0)
-    part_id: T.LongType() = Field(gt=0)
-    supplier_id: T.LongType() = Field(gt=0)
-    order_status: T.StringType() = Field(nullable=True, isin=["O", "F", "P"])
-    order_priority: T.StringType() = Field(nullable=True)
+    customer_key: T.LongType() = Field(**_KEY)
+    product_key: T.LongType() = Field(**_KEY)
+    supplier_key: T.LongType() = Field(**_KEY)
+    ship_date_key: T.IntegerType() = Field(**_OPTIONAL_DATE_KEY)
+    commit_date_key: T.IntegerType() = Field(**_OPTIONAL_DATE_KEY)
+    receipt_date_key: T.IntegerType() = Field(**_OPTIONAL_DATE_KEY)
+    return_flag: T.StringType() = Field(isin=["R", "A", "N"])
+    line_status: T.StringType() = Field(isin=["O", "F"])
+    ship_mode: T.StringType() = Field(nullable=True)
     quantity: MONEY = Field(gt=0)
     discount_rate: RATE = Field(in_range={"min_value": 0, "max_value": 0.1})
     tax_rate: RATE = Field(in_range={"min_value": 0, "max_value": 0.08})
@@ -31,8 +52,11 @@ class FactSales(DataFrameModel):
 
 
 class AggDailySales(DataFrameModel):
-    order_date: T.DateType() = Field(in_range=ORDER_DATES)
     date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
+    geography_key: T.LongType() = Field(nullable=True)
+    nation_name: T.StringType() = Field(nullable=True)
+    region_name: T.StringType() = Field(nullable=True)
+    market_segment: T.StringType() = Field()
     order_count: T.LongType() = Field(gt=0)
     line_count: T.LongType() = Field(gt=0)
     quantity: MONEY = Field(gt=0)
@@ -41,6 +65,7 @@ class AggDailySales(DataFrameModel):
     net_amount: MONEY = Field(ge=0)
     tax_amount: MONEY = Field(ge=0)
     total_amount: MONEY = Field(ge=0)
+    order_date: T.DateType() = Field(in_range=ORDER_DATES)
 
 
 class DimDate(DataFrameModel):
@@ -105,6 +130,7 @@ class DimCustomer(_Dimension):
     phone: T.StringType() = Field(nullable=True)
     market_segment: T.StringType() = Field(nullable=True)
     account_balance: MONEY = Field(nullable=True)
+    comment: T.StringType() = Field(nullable=True)
     geography_key: T.LongType() = Field()
     effective_start_date: T.DateType() = Field()
     effective_end_date: T.DateType() = Field()

@@ -40,12 +40,12 @@ from lakehouse_assets.gold.dimensions import (
     build_dim_product,
     build_dim_supplier,
 )
+from lakehouse_assets.gold.publish import publish_gold_table
 from lakehouse_assets.partitions import DateWindow
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
 from lakehouse_assets.silver.tables import CUSTOMER_HISTORY
 from lakehouse_assets.storage import DeltaTableStore, TableSpec
 from lakehouse_assets.table_checks import unique_key_check
-from lakehouse_assets.windowed import overwrite_and_check
 
 
 def _dimension_check_specs(asset: str, contract: type[DataFrameModel]) -> list[AssetCheckSpec]:
@@ -136,8 +136,8 @@ def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> Materiali
             contract_check("dim_date_contract", DimDate, written),
         ]
 
-    return overwrite_and_check(
-        step.store, tables.DIM_DATE, build_dim_date(step.session, calendar), checks
+    return publish_gold_table(
+        context, step, tables.DIM_DATE, build_dim_date(step.session, calendar), checks
     )
 
 
@@ -166,11 +166,12 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
         check_specs=_dimension_check_specs(dimension.name, dimension.contract),
     )
     def _dimension(context: AssetExecutionContext) -> MaterializeResult:
-        store = spark_step(context).store
-        return overwrite_and_check(
-            store,
+        step = spark_step(context)
+        return publish_gold_table(
+            context,
+            step,
             dimension.table,
-            dimension.build(store),
+            dimension.build(step.store),
             lambda written: _dimension_checks(
                 dimension.name,
                 written,
@@ -238,7 +239,8 @@ dim_geography, dim_product, dim_supplier = (
     ],
 )
 def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
-    store = spark_step(context).store
+    step = spark_step(context)
+    store = step.store
     rows = build_dim_customer(store.read(CUSTOMER_HISTORY), store.read(tables.DIM_GEOGRAPHY))
 
     def checks(written: DataFrame) -> list[AssetCheckResult]:
@@ -248,7 +250,7 @@ def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
         integrity = scd2_date_integrity_check("dim_customer_scd2_integrity", written, "customer_id")
         return [*results, integrity]
 
-    return overwrite_and_check(store, tables.DIM_CUSTOMER, rows, checks)
+    return publish_gold_table(context, step, tables.DIM_CUSTOMER, rows, checks)
 
 
 dimension_assets = [dim_date, dim_geography, dim_product, dim_supplier, dim_customer]

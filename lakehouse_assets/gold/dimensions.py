@@ -157,6 +157,7 @@ def build_dim_customer(customer_history: DataFrame, dim_geography: DataFrame) ->
         commented(F.col("phone"), "phone", "Phone."),
         commented(F.col("market_segment"), "market_segment", "Market segment."),
         commented(F.col("account_balance"), "account_balance", "Latest balance of the version."),
+        commented(F.col("comment"), "comment", "Free-text comment (latest of the version)."),
         commented(
             F.coalesce("geography_key", F.lit(UNKNOWN_KEY)),
             "geography_key",

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 from lakehouse_assets.storage import TableSpec
 
+FACT_ORDERS = TableSpec(
+    layer="gold",
+    name="fact_orders",
+    cluster_by=("order_date",),
+    comment=(
+        "Orders at the grain of one order, keyed to the customer version in effect on the "
+        "order date, with the source's total price and the net amount of its lines."
+    ),
+)
+
 FACT_SALES = TableSpec(
     layer="gold",
     name="fact_sales",
-    partition_by=("order_date",),
+    cluster_by=("order_date",),
     comment=(
-        "Sales at the grain of one order line. Amounts are decimal(18,2), rounded half-up to "
-        "the cent per line; discount_rate and tax_rate allow exact recomputation."
+        "Sales at the grain of one order line, keyed to the dimensions as of the order date "
+        "(-1 = unknown member). Amounts are decimal(18,2), rounded half-up to the cent per "
+        "line; discount_rate and tax_rate allow exact recomputation."
     ),
 )
 
 AGG_DAILY_SALES = TableSpec(
     layer="gold",
     name="agg_daily_sales",
-    partition_by=("order_date",),
-    comment="Daily sales totals: one row per order date.",
+    cluster_by=("order_date",),
+    comment=(
+        "Daily sales per customer nation and market segment, both as of the order date: one "
+        "row per order date x geography_key x market_segment."
+    ),
 )
 
 DIM_DATE = TableSpec(

@@ -40,3 +40,12 @@ DQ_METRICS = TableSpec(
         "and the verdict (passed / warned / failed)."
     ),
 )
+
+DATA_DICTIONARY = TableSpec(
+    layer="monitoring",
+    name="data_dictionary",
+    comment=(
+        "Every lakehouse table and column: layer, table comment, partitioning, position, "
+        "type, nullability and column comment (rebuilt whole by the data_dictionary asset)."
+    ),
+)

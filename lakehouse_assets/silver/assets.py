@@ -44,7 +44,7 @@ def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     bronze = step.store.read_window(bronze_table(sources.ORDERS), step.window, "o_orderdate")
     return publish_silver_window(
-        step, context.run.run_id, ORDERS, bronze=bronze, cleanse=cleanse_orders
+        step, context.run_id, ORDERS, bronze=bronze, cleanse=cleanse_orders
     )
 
 
@@ -60,7 +60,7 @@ def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
     bronze = step.store.read_window(bronze_table(sources.LINEITEM), step.window, "_landing_date")
     return publish_silver_window(
         step,
-        context.run.run_id,
+        context.run_id,
         LINE_ITEMS,
         bronze=bronze,
         cleanse=cleanse_line_items,
@@ -78,7 +78,7 @@ def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
     check_specs=customer_check_specs("silver_customers"),
 )
 def silver_customers(context: AssetExecutionContext) -> MaterializeResult:
-    return publish_silver_customers(spark_step(context), context.run.run_id)
+    return publish_silver_customers(spark_step(context), context.run_id)
 
 
 silver_assets = [silver_orders, silver_line_items, silver_customers]

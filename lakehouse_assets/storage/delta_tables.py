@@ -7,8 +7,8 @@ and writes it with one of three patterns:
 * :meth:`DeltaTableStore.append` - bronze; optionally idempotent per (app id, version) so a
   retried streaming micro-batch is written exactly once.
 * :meth:`DeltaTableStore.overwrite_window` - replace exactly the rows of a date window with
-  Delta ``replaceWhere``; every other partition is untouched, and rows outside the window are
-  rejected by Delta instead of silently widening the overwrite.
+  Delta ``replaceWhere`` on the partition or clustering column; every other date is untouched,
+  and rows outside the window are rejected by Delta instead of silently widening the overwrite.
 * :meth:`DeltaTableStore.overwrite` - replace a whole unpartitioned table (small dimensions).
 * :meth:`DeltaTableStore.merge` - upsert on business keys.
 
@@ -42,17 +42,26 @@ DEFAULT_TABLE_PROPERTIES: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A logical lakehouse table: layer + name, physical partitioning and documentation."""
+    """A logical lakehouse table: layer + name, physical layout and documentation.
+
+    ``partition_by`` makes Hive-style partition directories (for low-cardinality columns such
+    as an ingestion date); ``cluster_by`` declares Delta liquid clustering instead (for a
+    high-cardinality column such as an order date: one directory per day would write thousands
+    of tiny files). A date window is replaced on either kind of column.
+    """
 
     layer: str
     name: str
     partition_by: tuple[str, ...] = ()
     comment: str = ""
     properties: tuple[tuple[str, str], ...] = ()
+    cluster_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_identifier("layer", self.layer)
         check_identifier("table", self.name)
+        if self.partition_by and self.cluster_by:
+            raise ValueError(f"{self.qualified_name}: partition_by or cluster_by, not both")
 
     @property
     def qualified_name(self) -> str:
@@ -172,6 +181,8 @@ class DeltaTableStore:
         builder = builder.addColumns(schema)
         if spec.partition_by:
             builder = builder.partitionedBy(*spec.partition_by)
+        if spec.cluster_by:
+            builder = builder.clusterBy(*spec.cluster_by)
         if spec.comment:
             builder = builder.comment(spec.comment)
         for key, value in {**DEFAULT_TABLE_PROPERTIES, **dict(spec.properties)}.items():
@@ -214,10 +225,16 @@ class DeltaTableStore:
             raise TableWriteError(
                 f"cannot overwrite {spec.qualified_name} by {column!r}: column not in the data"
             )
-        if spec.partition_by and column not in spec.partition_by:
+        if column not in spec.partition_by + spec.cluster_by:
+            if spec.partition_by:
+                layout = f"partitioned by {spec.partition_by}"
+            elif spec.cluster_by:
+                layout = f"clustered by {spec.cluster_by}"
+            else:
+                layout = "neither partitioned nor clustered"
             raise TableWriteError(
-                f"{spec.qualified_name} is partitioned by {spec.partition_by}; a window "
-                f"overwrite on {column!r} would rewrite files across partitions"
+                f"{spec.qualified_name} is {layout}; a window overwrite on {column!r} would "
+                "rewrite files across the table"
             )
         self.ensure_table(spec, df.schema)
         self._save(

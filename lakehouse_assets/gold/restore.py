@@ -1,0 +1,132 @@
+"""The ``restore_table`` job and the sensor that can trigger it when a gold check blocks.
+
+Restoring is Delta ``RESTORE``: a new commit whose content is an earlier version, so readers
+never see a partial state and the restore itself can be undone by restoring again.
+"""
+
+from dagster import (
+    AssetObservation,
+    Config,
+    DagsterEventType,
+    DefaultSensorStatus,
+    OpExecutionContext,
+    RunFailureSensorContext,
+    RunRequest,
+    SkipReason,
+    job,
+    op,
+    run_failure_sensor,
+)
+
+from lakehouse_assets.catalog import ALL_TABLES
+from lakehouse_assets.gold.versions import RestoreError, last_good_version, restore_table_version
+from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.storage import TableSpec
+
+GOLD_TABLES = {spec.name: spec for spec in ALL_TABLES if spec.layer == "gold"}
+TABLES_BY_NAME = {spec.qualified_name: spec for spec in ALL_TABLES}
+
+
+def table_by_name(name: str) -> TableSpec:
+    """``gold.fact_sales``, or a gold table's bare name ``fact_sales``."""
+    spec = TABLES_BY_NAME.get(name) or GOLD_TABLES.get(name)
+    if spec is None:
+        raise RestoreError(f"unknown table {name!r}; expected one of {sorted(TABLES_BY_NAME)}")
+    return spec
+
+
+class RestoreConfig(Config):
+    """Which table to restore, and to which version (default: the last that passed checks)."""
+
+    table: str
+    version: int | None = None
+
+
+@op(required_resource_keys={"spark", "storage", STEP_LAUNCHER_KEY})
+def restore_table_op(context: OpExecutionContext, config: RestoreConfig) -> dict:
+    """Restore one table with Delta RESTORE and report what changed."""
+    spec = table_by_name(config.table)
+    version = config.version
+    if version is None:
+        if spec.layer != "gold":
+            raise RestoreError(f"{spec.qualified_name} is not checked by gold; give a version")
+        version = last_good_version(context.instance, spec.name)
+        if version is None:
+            raise RestoreError(
+                f"{spec.qualified_name} has no materialization whose blocking checks passed; "
+                "give a version"
+            )
+    store = context.resources.storage.store(context.resources.spark.get_session())
+    outcome = restore_table_version(store, spec, version)
+    context.log.info(
+        f"restored {outcome.table} to version {outcome.restored_to} "
+        f"(was {outcome.version_before}, now {outcome.new_version}): {outcome.metrics}"
+    )
+    if spec.layer == "gold":
+        context.log_event(
+            AssetObservation(
+                asset_key=spec.name,
+                description=f"restored to version {outcome.restored_to}",
+                metadata={
+                    "restored_to_version": outcome.restored_to,
+                    "version_before": outcome.version_before,
+                    "delta_version": outcome.new_version,
+                    **{f"restore_{k}": v for k, v in outcome.metrics.items()},
+                },
+            )
+        )
+    return {
+        "table": outcome.table,
+        "restored_to": outcome.restored_to,
+        "version_before": outcome.version_before,
+        "new_version": outcome.new_version,
+        "metrics": outcome.metrics,
+    }
+
+
+@job(description="Restore a table to its last version that passed its checks (or a version).")
+def restore_table() -> None:
+    restore_table_op()
+
+
+def failed_blocking_gold_checks(context: RunFailureSensorContext) -> list[str]:
+    """Gold tables of the failed run whose blocking (ERROR) checks failed."""
+    records = context.instance.all_logs(
+        context.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    tables = set()
+    for record in records:
+        evaluation = record.dagster_event.event_specific_data
+        asset = evaluation.asset_key.to_user_string()
+        if not evaluation.passed and evaluation.severity.value == "ERROR" and asset in GOLD_TABLES:
+            tables.add(asset)
+    return sorted(tables)
+
+
+def auto_restore_sensor(enabled: bool):  # type: ignore[no-untyped-def]
+    """On a run that failed on a blocking gold check, restore those tables (if enabled)."""
+
+    @run_failure_sensor(
+        name="restore_gold_on_blocking_check_failure",
+        request_job=restore_table,
+        default_status=DefaultSensorStatus.RUNNING if enabled else DefaultSensorStatus.STOPPED,
+        description=(
+            "Restores a gold table to its last good version when a blocking check fails on it "
+            "(on by default when LAKEHOUSE_AUTO_RESTORE=true)."
+        ),
+    )
+    def _restore_on_failure(context: RunFailureSensorContext):  # type: ignore[no-untyped-def]
+        tables = failed_blocking_gold_checks(context)
+        if not tables:
+            return SkipReason("the run failed, but not on a blocking gold check")
+        run_id = context.dagster_run.run_id
+        return [
+            RunRequest(
+                run_key=f"restore:{run_id}:{table}",
+                run_config={"ops": {"restore_table_op": {"config": {"table": table}}}},
+                tags={"lakehouse/restore_after_run": run_id},
+            )
+            for table in tables
+        ]
+
+    return _restore_on_failure

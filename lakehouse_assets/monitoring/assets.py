@@ -1,0 +1,63 @@
+"""Monitoring assets: the data dictionary of every table the other assets write."""
+
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult
+
+from lakehouse_assets.asset_factory import spark_asset, spark_step
+from lakehouse_assets.catalog import ALL_TABLES
+from lakehouse_assets.monitoring.data_dictionary import (
+    DictionaryTable,
+    describe_lakehouse,
+    describe_table,
+    dictionary_dataframe,
+)
+from lakehouse_assets.monitoring.tables import DATA_DICTIONARY
+from lakehouse_assets.storage.metadata import materialization_metadata
+from lakehouse_assets.table_assets import TABLE_ASSETS
+
+
+def undocumented_gold_columns(tables: list[DictionaryTable]) -> list[str]:
+    """``table`` or ``table.column`` of every gold table / column without a comment."""
+    missing = []
+    for table in tables:
+        if table.layer != "gold":
+            continue
+        if not table.comment:
+            missing.append(table.qualified_name)
+        missing += [f"{table.qualified_name}.{c.name}" for c in table.columns if not c.comment]
+    return missing
+
+
+@spark_asset(
+    name="data_dictionary",
+    layer="monitoring",
+    description="monitoring.data_dictionary: every table and column with type and comment.",
+    deps=[key for a in TABLE_ASSETS for key in a.keys],
+    check_specs=[
+        AssetCheckSpec(
+            "gold_tables_documented",
+            asset="data_dictionary",
+            description="Every gold table and column carries a comment.",
+        )
+    ],
+)
+def data_dictionary(context: AssetExecutionContext) -> MaterializeResult:
+    store = spark_step(context).store
+    tables = describe_lakehouse(store, [s for s in ALL_TABLES if s != DATA_DICTIONARY])
+    itself = describe_table(DATA_DICTIONARY, dictionary_dataframe(store, []).schema)
+    write = store.overwrite(DATA_DICTIONARY, dictionary_dataframe(store, [*tables, itself]))
+    missing = undocumented_gold_columns(tables)
+    return MaterializeResult(
+        metadata=materialization_metadata(
+            store, DATA_DICTIONARY, write=write, extra={"tables": len(tables) + 1}
+        ),
+        check_results=[
+            AssetCheckResult(
+                check_name="gold_tables_documented",
+                passed=not missing,
+                metadata={"undocumented": missing[:50], "undocumented_count": len(missing)},
+            )
+        ],
+    )
+
+
+monitoring_assets = [data_dictionary]

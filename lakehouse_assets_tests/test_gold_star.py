@@ -1,0 +1,204 @@
+"""Gold star schema through Dagster runs: point-in-time keys, late data, restore.
+
+One landed TPC-H day (the snapshots and every customer's insert event) plus hand-made orders,
+so each expectation is written out. The tests share one lakehouse and run in file order: the
+first builds days 1-3, the next ones add late data and a corruption on top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from pyspark.sql import functions as F
+
+from lakehouse_assets.definitions import build_definitions
+from lakehouse_assets.gold import tables as gold
+from lakehouse_assets.gold.restore import auto_restore_sensor
+from lakehouse_assets.sample_data import land_tpch
+from lakehouse_assets.silver import tables as silver
+from lakehouse_assets.storage import DeltaTableStore, PathLocator
+
+from .lakehouse import (
+    TABLE_ASSET_NAMES,
+    checks_by_name,
+    materialize_day,
+    materialize_range,
+    settings_for,
+)
+from .landing_files import jsonl, land, line, order
+
+pytestmark = pytest.mark.spark
+
+DAY1, DAY2, DAY3, DAY4 = (dt.date(1992, 1, d) for d in (1, 2, 3, 4))
+MOVING, LATE = 7, 99_999  # TPC-H customer 7 changes segment on day 3; 99999 arrives on day 4
+STAR = TABLE_ASSET_NAMES  # the data dictionary is tested on the whole history
+
+
+def customer_event(op: str, seq: int, day: dt.date, key: int, segment: str) -> dict:
+    return {
+        "op": op,
+        "sequence_num": seq,
+        "event_ts": f"{day.isoformat()}T12:00:00",
+        "c_custkey": key,
+        "c_name": f"Customer#{key:09d}",
+        "c_address": "Somewhere 1",
+        "c_nationkey": 5,
+        "c_phone": "15-000-000-0000",
+        "c_acctbal": 10.5,
+        "c_mktsegment": segment,
+        "c_comment": "hand-made",
+    }
+
+
+def land_orders(landing, day: dt.date, orders: list[tuple[int, int]]) -> None:
+    """Orders ``(order_key, customer_key)`` with one line each, as ``day``'s extract."""
+    when = day.isoformat()
+    records = [order(k, when, o_custkey=c) for k, c in orders]
+    land(landing, "orders", when, "orders.jsonl", jsonl(*records))
+    land(landing, "lineitem", when, "lines.jsonl", jsonl(*[line(k, 1, when) for k, _ in orders]))
+
+
+def rows_of(store, spec, day: dt.date) -> dict:
+    rows = store.read(spec).where(F.col("order_date") == F.lit(day)).collect()
+    if spec == gold.FACT_SALES:
+        return {(r["order_id"], r["line_number"]): r for r in rows}
+    return {r["order_id"]: r for r in rows}
+
+
+def contents(store, spec, day: dt.date | None = None) -> list[tuple]:
+    df = store.read(spec)
+    df = df if day is None else df.where(F.col("order_date") == F.lit(day))
+    return sorted(map(tuple, df.collect()))
+
+
+@pytest.fixture(scope="module")
+def star(spark, tpch_dir, tmp_path_factory):
+    """Days 1-3 built as one run: customer 7 moves on day 3, customer 99999 is not known."""
+    root = tmp_path_factory.mktemp("gold_star")
+    landing = root / "landing"
+    land_tpch(tpch_dir, landing, DAY1, DAY1)
+    original = duckdb.sql(
+        f"SELECT c_mktsegment FROM '{tpch_dir}/customer.parquet' WHERE c_custkey = {MOVING}"
+    ).fetchall()[0][0]
+    moved_to = "HOUSEHOLD" if original != "HOUSEHOLD" else "MACHINERY"
+    # The customer change feed is a daily extract: a quiet day still lands an (empty) file.
+    land(landing, "customer_events", DAY2.isoformat(), "events.jsonl", "")
+    moves = jsonl(customer_event("u", 10_000, DAY3, MOVING, moved_to))
+    land(landing, "customer_events", DAY3.isoformat(), "events.jsonl", moves)
+    land_orders(landing, DAY2, [(9_000_001, MOVING), (9_000_003, LATE)])
+    land_orders(landing, DAY3, [(9_000_002, MOVING)])
+    settings = settings_for(root / "lakehouse", landing)
+    instance = DagsterInstance.ephemeral()
+    first = materialize_range(settings, DAY1, DAY3, selection=STAR, instance=instance)
+    store = DeltaTableStore(spark, PathLocator(settings.root))
+    return settings, landing, store, instance, first, (original, moved_to)
+
+
+def test_facts_take_the_customer_version_in_effect_on_their_date(star):
+    _, _, store, _, first, (original, moved_to) = star
+    assert first.success
+    checks = checks_by_name(first)
+    for name in (
+        "fact_orders_reconciles_with_silver",
+        "fact_sales_reconciles_with_silver",
+        "agg_daily_sales_reconciles_with_fact",
+        "fact_sales_foreign_keys",  # the unknown member is a valid target
+        "fact_sales_grain_unique",
+    ):
+        assert checks[name].passed, name
+    unknown = checks["fact_sales_unknown_members"]
+    assert not unknown.passed and unknown.severity.value == "WARN"
+    assert unknown.metadata["customer_key_unknown"].value == 1
+    assert unknown.metadata["first_dates_to_reprocess"].value == [DAY2.isoformat()]
+
+    versions = {
+        r["effective_start_date"]: r["customer_key"]
+        for r in store.read(gold.DIM_CUSTOMER).where(f"customer_id = {MOVING}").collect()
+    }
+    assert sorted(versions) == [DAY1, DAY3]
+    orders = {**rows_of(store, gold.FACT_ORDERS, DAY2), **rows_of(store, gold.FACT_ORDERS, DAY3)}
+    assert orders[9_000_001]["customer_key"] == versions[DAY1]  # the version of day 2...
+    assert orders[9_000_002]["customer_key"] == versions[DAY3]  # ...not the current one
+    assert orders[9_000_003]["customer_key"] == -1
+    lines = rows_of(store, gold.FACT_SALES, DAY2)
+    assert lines[(9_000_001, 1)]["customer_key"] == versions[DAY1]
+    assert lines[(9_000_003, 1)]["customer_key"] == -1
+
+    # The aggregate reads segment and nation through the key: as of the order date.
+    agg = store.read(gold.AGG_DAILY_SALES)
+    day3 = agg.where(F.col("order_date") == F.lit(DAY3)).collect()
+    assert [(r["market_segment"], r["line_count"]) for r in day3] == [(moved_to, 1)]
+    day2 = agg.where(F.col("order_date") == F.lit(DAY2)).collect()
+    assert {r["market_segment"] for r in day2} == {original, "Unknown"}
+
+
+def test_late_customers_are_rekeyed_and_late_facts_merge_into_their_date(star):
+    settings, landing, store, instance, _, _ = star
+    day3_before = contents(store, gold.FACT_SALES, DAY3)
+    # Day 4: the late customer's insert event lands and reaches dim_customer.
+    late = jsonl(customer_event("c", 10_001, DAY4, LATE, "BUILDING"))
+    land(landing, "customer_events", DAY4.isoformat(), "events.jsonl", late)
+    customer_path = ["bronze_customer_events", "silver_customers", "dim_customer"]
+    assert materialize_day(settings, DAY4, selection=customer_path, instance=instance).success
+    # Meanwhile a second extract for day 2 brought one more line of order 9000001.
+    late_line = jsonl(line(9_000_001, 2, DAY2.isoformat(), l_extendedprice=250.0))
+    land(landing, "lineitem", DAY2.isoformat(), "late.jsonl", late_line)
+
+    rerun = materialize_day(settings, DAY2, selection=STAR, instance=instance)
+    checks = checks_by_name(rerun)
+    assert all(c.passed for c in checks.values()), [n for n, c in checks.items() if not c.passed]
+    late_key = store.read(gold.DIM_CUSTOMER).where(f"customer_id = {LATE}").first()[0]
+    assert rows_of(store, gold.FACT_ORDERS, DAY2)[9_000_003]["customer_key"] == late_key
+    lines = rows_of(store, gold.FACT_SALES, DAY2)
+    assert lines[(9_000_003, 1)]["customer_key"] == late_key
+    assert sorted(lines) == [(9_000_001, 1), (9_000_001, 2), (9_000_003, 1)]
+    assert rows_of(store, gold.FACT_ORDERS, DAY2)[9_000_001]["line_count"] == 2
+    assert contents(store, gold.FACT_SALES, DAY3) == day3_before  # other dates untouched
+
+
+def test_a_blocking_gold_failure_restores_the_last_good_version(star):
+    settings, _, store, instance, _, _ = star
+    good = contents(store, gold.FACT_SALES)
+    good_version = store.version(gold.FACT_SALES)
+    silver_version = store.version(silver.LINE_ITEMS)
+
+    # Corrupt silver behind the checks' back: a duplicated line breaks fact_sales' grain.
+    store.append(silver.LINE_ITEMS, store.read(silver.LINE_ITEMS).where("order_id = 9000002"))
+    failed = materialize_day(
+        settings, DAY3, selection=["fact_sales"], raise_on_error=False, instance=instance
+    )
+    assert not failed.success
+    assert not checks_by_name(failed)["fact_sales_grain_unique"].passed
+    assert len(contents(store, gold.FACT_SALES)) == len(good) + 1  # the bad version is live
+    meta = failed.asset_materializations_for_node("fact_sales")[0].metadata
+    assert meta["blocking_checks_passed"].value is False
+    assert meta["last_good_version"].value == good_version
+
+    failure = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)[0]
+    context = build_run_status_sensor_context(
+        sensor_name="restore_gold_on_blocking_check_failure",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(failed.run_id),
+    ).for_run_failure()
+    requests = auto_restore_sensor(enabled=True)(context)
+    assert [r.run_config for r in requests] == [
+        {"ops": {"restore_table_op": {"config": {"table": "fact_sales"}}}}
+    ]
+    restore = build_definitions(settings).get_job_def("restore_table")
+    restored = restore.execute_in_process(run_config=requests[0].run_config, instance=instance)
+    output = restored.output_for_node("restore_table_op")
+    assert output["restored_to"] == good_version
+    assert output["metrics"]["num_removed_files"] >= 1
+    assert contents(store, gold.FACT_SALES) == good
+    assert store.delta_table(gold.FACT_SALES).history(1).first()["operation"] == "RESTORE"
+
+    # Any table, to a given version: silver back to before the corruption.
+    config = {"table": "silver.line_items", "version": silver_version}
+    restore.execute_in_process(
+        run_config={"ops": {"restore_table_op": {"config": config}}}, instance=instance
+    )
+    assert store.read(silver.LINE_ITEMS).where("order_id = 9000002").count() == 1
