@@ -19,15 +19,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import shutil
 import sys
 import time
 from pathlib import Path
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def plain_ingest(spark, landing: Path, out: Path, sources, days: str = "*") -> int:  # type: ignore[no-untyped-def]
@@ -125,6 +120,8 @@ def dagster_bookkeeping_seconds(first: dt.date, last: dt.date, assets: int) -> f
 
 
 def main() -> int:
+    from results_file import write_results
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale-factor", type=float, default=1.0)
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lakehouse_bench")
@@ -203,13 +200,9 @@ def main() -> int:
         "stream_seconds": stream_s,
         "stream_ratio": stream_s / plain_s,
         "dagster_bookkeeping_seconds": bookkeeping_s,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"bronze_ingest_sf{args.scale_factor}.json"
-    out.write_text(json.dumps(report, indent=2))
+    write_results(f"bronze_ingest_sf{args.scale_factor}.json", report)
     shutil.rmtree(scratch, ignore_errors=True)
-    print(f"written {out}")
     return 0
 
 

@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 GOLD_ASSETS = (
@@ -135,6 +131,8 @@ def fact_fingerprint(spark, path: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
+    from results_file import write_results
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale-factor", type=float, default=1.0)
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lakehouse_bench")
@@ -215,14 +213,9 @@ def main() -> int:
         "fact_fingerprint_plain": plain,
         "same_fact_table": ours == plain,
         "plain_row_counts": plain_counts,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"gold_build_sf{args.scale_factor}.json"
-    out.write_text(json.dumps(report, indent=2))
+    write_results(f"gold_build_sf{args.scale_factor}.json", report)
     shutil.rmtree(scratch, ignore_errors=True)
-    print(f"written {out}")
     return 0
 
 

@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
@@ -125,6 +121,8 @@ def contract_costs(step) -> dict:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
+    from results_file import write_results
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale-factor", type=float, default=1.0)
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lakehouse_bench")
@@ -199,14 +197,9 @@ def main() -> int:
         "failed_checks": outcome.get("failed_checks"),
         "silver_rows": counts,
         "contract_costs": costs,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"silver_quality_sf{args.scale_factor}.json"
-    out.write_text(json.dumps(report, indent=2))
+    write_results(f"silver_quality_sf{args.scale_factor}.json", report)
     shutil.rmtree(scratch, ignore_errors=True)
-    print(f"written {out}")
     return 0
 
 
