@@ -55,10 +55,23 @@ def test_assets_read_left_to_right_by_layer_and_declare_the_step_launcher():
         "fact_sales": "gold",
         "agg_daily_sales": "gold",
     }
-    assert graph.get(AssetKey("fact_sales")).parent_keys == {
-        AssetKey("silver_orders"),
-        AssetKey("silver_line_items"),
+    # Gold reads left to right too: dimensions, then orders, then lines, then the aggregate.
+    parents = {
+        key: {k.to_user_string() for k in graph.get(AssetKey(key)).parent_keys}
+        for key in ("fact_orders", "fact_sales", "agg_daily_sales")
     }
+    assert parents == {
+        "fact_orders": {"silver_orders", "silver_line_items", "dim_customer", "dim_date"},
+        "fact_sales": {
+            "silver_line_items",
+            "fact_orders",
+            "dim_product",
+            "dim_supplier",
+            "dim_date",
+        },
+        "agg_daily_sales": {"fact_sales", "dim_customer", "dim_geography"},
+    }
+    assert graph.get(AssetKey("data_dictionary")).group_name == "monitoring"
     for key in SLICE:
         assets_def = repo.assets_defs_by_key[AssetKey(key)]
         assert STEP_LAUNCHER_KEY in assets_def.required_resource_keys
