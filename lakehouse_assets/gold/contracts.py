@@ -13,6 +13,18 @@ _KEY = {"nullable": False}
 _OPTIONAL_DATE_KEY = {"nullable": True, "in_range": {"min_value": 19920101, "max_value": 19991231}}
 
 
+class _SalesMeasures(DataFrameModel):
+    """The measures fact_sales and agg_daily_sales share (a line, or a sum of lines)."""
+
+    quantity: MONEY = Field(gt=0)
+    gross_amount: MONEY = Field(gt=0)
+    discount_amount: MONEY = Field(ge=0)
+    net_amount: MONEY = Field(ge=0)
+    tax_amount: MONEY = Field(ge=0)
+    total_amount: MONEY = Field(ge=0)
+    order_date: T.DateType() = Field(in_range=ORDER_DATES)
+
+
 class FactOrders(DataFrameModel):
     date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
     order_id: T.LongType() = Field(gt=0)
@@ -27,7 +39,7 @@ class FactOrders(DataFrameModel):
     order_date: T.DateType() = Field(in_range=ORDER_DATES)
 
 
-class FactSales(DataFrameModel):
+class FactSales(_SalesMeasures):
     date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
     order_id: T.LongType() = Field(gt=0)
     line_number: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 7})
@@ -40,18 +52,11 @@ class FactSales(DataFrameModel):
     return_flag: T.StringType() = Field(isin=["R", "A", "N"])
     line_status: T.StringType() = Field(isin=["O", "F"])
     ship_mode: T.StringType() = Field(nullable=True)
-    quantity: MONEY = Field(gt=0)
     discount_rate: RATE = Field(in_range={"min_value": 0, "max_value": 0.1})
     tax_rate: RATE = Field(in_range={"min_value": 0, "max_value": 0.08})
-    gross_amount: MONEY = Field(gt=0)
-    discount_amount: MONEY = Field(ge=0)
-    net_amount: MONEY = Field(ge=0)
-    tax_amount: MONEY = Field(ge=0)
-    total_amount: MONEY = Field(ge=0)
-    order_date: T.DateType() = Field(in_range=ORDER_DATES)
 
 
-class AggDailySales(DataFrameModel):
+class AggDailySales(_SalesMeasures):
     date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
     geography_key: T.LongType() = Field(nullable=True)
     nation_name: T.StringType() = Field(nullable=True)
@@ -59,13 +64,6 @@ class AggDailySales(DataFrameModel):
     market_segment: T.StringType() = Field()
     order_count: T.LongType() = Field(gt=0)
     line_count: T.LongType() = Field(gt=0)
-    quantity: MONEY = Field(gt=0)
-    gross_amount: MONEY = Field(gt=0)
-    discount_amount: MONEY = Field(ge=0)
-    net_amount: MONEY = Field(ge=0)
-    tax_amount: MONEY = Field(ge=0)
-    total_amount: MONEY = Field(ge=0)
-    order_date: T.DateType() = Field(in_range=ORDER_DATES)
 
 
 class DimDate(DataFrameModel):
