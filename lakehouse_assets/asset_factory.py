@@ -1,8 +1,10 @@
 """The shape every Spark table asset shares, in one place.
 
 ``spark_asset`` sets what is structural (layer group, daily partitions with single-run
-backfills, the step-launcher resource key, kinds). Operational policies - freshness, retries,
-alerting - are applied to whole groups in ``definitions.py``, not here.
+backfills, the step-launcher resource key, kinds) and the one operational policy that belongs
+to the op itself: retries (transient errors only, capped; see ``operations/retries.py``).
+Freshness SLAs, automation conditions and alerting are applied to whole groups when the
+Definitions are built (``operations/policies.py``), not here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from dagster import (
     asset,
 )
 
+from lakehouse_assets.operations.retries import (
+    TRANSIENT_RETRY_POLICY,
+    fail_fast_unless_transient,
+)
 from lakehouse_assets.partitions import (
     DateWindow,
     daily_partitions,
@@ -65,6 +71,7 @@ def spark_asset(
         backfill_policy=single_run_backfill if partitioned else None,
         required_resource_keys=set(SPARK_ASSET_RESOURCES),
         kinds={"spark", "delta"},
+        retry_policy=kwargs.pop("retry_policy", TRANSIENT_RETRY_POLICY),
         **kwargs,
     )
 
@@ -72,7 +79,7 @@ def spark_asset(
         # backfill_policy is marked beta; single-run backfills are a deliberate dependency.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BetaWarning)
-            return asset(**options)(fn)
+            return asset(**options)(fail_fast_unless_transient(fn))
 
     return decorate
 

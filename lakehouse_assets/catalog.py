@@ -32,4 +32,6 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     monitoring.SCHEMA_CHANGES,
     monitoring.DQ_METRICS,
     monitoring.DATA_DICTIONARY,
+    monitoring.SLA_METRICS,
+    monitoring.PIPELINE_RUNS,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -18,10 +18,61 @@ LakehouseEnv = Literal["local", "databricks"]
 SUPPORTED_ENVS: tuple[LakehouseEnv, ...] = ("local", "databricks")
 
 DEFAULT_ROOT = ".lakehouse"
+DEFAULT_UI_URL = "http://localhost:3000"
+DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
+DEFAULT_PAGERDUTY_BASE_URL = "https://events.pagerduty.com"
 
 
 class SettingsError(ValueError):
     """Raised when an environment variable holds a value the lakehouse cannot use."""
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """SLAs and alert routing: what on-call is promised and where it hears about misses.
+
+    The Slack token and PagerDuty routing key are secrets: only whether they are set is read
+    here; resources receive them as ``EnvVar`` (``SLACK_BOT_TOKEN``, ``PAGERDUTY_ROUTING_KEY``).
+
+    Attributes:
+        bronze_sla_minutes: Landed files must be in bronze within this many minutes.
+        silver_sla_minutes: Bronze updates must reach silver within this many minutes.
+        gold_deadline: ``HH:MM`` (UTC) by which gold must have been refreshed each day.
+        freshness_interval_seconds: How often the freshness sensor evaluates the SLAs.
+        ui_url: Base URL of the Dagster UI, for run links in alerts.
+        slack_enabled / slack_channel / slack_base_url: Slack Web API alerts.
+        pagerduty_enabled / pagerduty_base_url: PagerDuty Events API v2 pages.
+    """
+
+    bronze_sla_minutes: int = 15
+    silver_sla_minutes: int = 60
+    gold_deadline: str = "07:00"
+    freshness_interval_seconds: int = 300
+    ui_url: str = DEFAULT_UI_URL
+    slack_enabled: bool = False
+    slack_channel: str = "#lakehouse-alerts"
+    slack_base_url: str = DEFAULT_SLACK_BASE_URL
+    pagerduty_enabled: bool = False
+    pagerduty_base_url: str = DEFAULT_PAGERDUTY_BASE_URL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> OperationsSettings:
+        return cls(
+            bronze_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_BRONZE_MINUTES", 15),
+            silver_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_SILVER_MINUTES", 60),
+            gold_deadline=_clock_time(environ, "LAKEHOUSE_SLA_GOLD_DEADLINE", "07:00"),
+            freshness_interval_seconds=_positive_int(
+                environ, "LAKEHOUSE_FRESHNESS_INTERVAL_SECONDS", 300
+            ),
+            ui_url=(environ.get("LAKEHOUSE_DAGSTER_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
+            slack_enabled=bool(environ.get("SLACK_BOT_TOKEN")),
+            slack_channel=environ.get("LAKEHOUSE_SLACK_CHANNEL") or "#lakehouse-alerts",
+            slack_base_url=environ.get("LAKEHOUSE_SLACK_BASE_URL") or DEFAULT_SLACK_BASE_URL,
+            pagerduty_enabled=bool(environ.get("PAGERDUTY_ROUTING_KEY")),
+            pagerduty_base_url=(
+                environ.get("LAKEHOUSE_PAGERDUTY_BASE_URL") or DEFAULT_PAGERDUTY_BASE_URL
+            ).rstrip("/"),
+        )
 
 
 @dataclass(frozen=True)
@@ -36,6 +87,8 @@ class LakehouseSettings:
         catalog: Unity Catalog catalog name used in ``databricks`` mode.
         sensor_interval_seconds: How often the file-arrival sensors look for new files.
         auto_restore: Start the sensor that restores a gold table whose blocking check failed.
+        operations: SLAs and alerting.
+        log_format: ``json`` (one object per line, the default) or ``text``.
     """
 
     env: LakehouseEnv
@@ -45,6 +98,8 @@ class LakehouseSettings:
     catalog: str
     sensor_interval_seconds: int = 60
     auto_restore: bool = False
+    operations: OperationsSettings = field(default_factory=OperationsSettings)
+    log_format: Literal["json", "text"] = "json"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LakehouseSettings:
@@ -68,6 +123,8 @@ class LakehouseSettings:
                 environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=60
             ),
             auto_restore=_flag(environ, "LAKEHOUSE_AUTO_RESTORE"),
+            operations=OperationsSettings.from_env(environ),
+            log_format=_log_format(environ),
         )
 
 
@@ -89,6 +146,21 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _log_format(environ: Mapping[str, str]) -> Literal["json", "text"]:
+    raw = (environ.get("LAKEHOUSE_LOG_FORMAT") or "json").strip().lower()
+    if raw not in {"json", "text"}:
+        raise SettingsError(f"LAKEHOUSE_LOG_FORMAT={raw!r} is not supported; use json or text")
+    return raw  # type: ignore[return-value]
+
+
+def _clock_time(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = (environ.get(name) or default).strip()
+    hours, _, minutes = raw.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise SettingsError(f"{name}={raw!r} is not a UTC time of day (HH:MM)")
+    return f"{int(hours):02d}:{int(minutes):02d}"
 
 
 def _absolute(location: str) -> str:

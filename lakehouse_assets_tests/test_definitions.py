@@ -34,13 +34,25 @@ def test_every_definition_resolves_in_both_environments():
         assert {s.name for s in repo.schedule_defs} == {
             "lakehouse_daily_job_schedule",
             "bronze_ingest_schedule",
+            "pipeline_runs_schedule",
         }
-        # One landing sensor per source, and the gold auto-restore sensor (off by default).
+        # One landing sensor per source, gold auto-restore (off by default), the freshness
+        # SLA sensor, the alert router, and Dagster's sensor for the automation conditions.
         sensors = {s.name: s for s in repo.sensor_defs}
-        assert len(sensors) == 8
+        assert len(sensors) == 11
+        assert {
+            "freshness_sla_sensor",
+            "lakehouse_alert_router",
+            "default_automation_condition_sensor",
+        } <= set(sensors)
         restore = sensors["restore_gold_on_blocking_check_failure"]
         assert restore.default_status.value == "STOPPED"
-        assert {"replay_dead_letters_job", "restore_table"} <= {j.name for j in repo.get_all_jobs()}
+        assert {
+            "replay_dead_letters_job",
+            "restore_table",
+            "freshness_checks_job",
+            "pipeline_runs_job",
+        } <= {j.name for j in repo.get_all_jobs()}
 
 
 def test_assets_read_left_to_right_by_layer_and_declare_the_step_launcher():

@@ -14,7 +14,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dagster import (
     AssetKey,
@@ -37,6 +37,8 @@ _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class LandedPath:
     landing_date: str
     name: str
+    # When the file landed (POSIX seconds); used by the bronze freshness SLA, not fingerprints.
+    modified_at: float = field(default=0.0, compare=False)
 
 
 def list_landed(landing_dir: str, extension: str) -> list[LandedPath] | None:
@@ -53,8 +55,15 @@ def list_landed(landing_dir: str, extension: str) -> list[LandedPath] | None:
             continue
         name = parts[1]
         if name.endswith(f".{extension}") and not name.startswith((".", "_")):
-            found.append(LandedPath(parts[0], name))
+            modified = info.mtime.timestamp() if info.mtime is not None else 0.0
+            found.append(LandedPath(parts[0], name, modified))
     return found
+
+
+def oldest_landed_after(files: Iterable[LandedPath], after: float | None) -> float | None:
+    """Landing time of the oldest file that landed after ``after`` (None: no such file)."""
+    times = [f.modified_at for f in files if after is None or f.modified_at > after]
+    return min(times, default=None)
 
 
 def fingerprints(files: Iterable[LandedPath]) -> dict[str, str]:

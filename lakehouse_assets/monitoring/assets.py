@@ -1,6 +1,16 @@
-"""Monitoring assets: the data dictionary of every table the other assets write."""
+"""Monitoring assets: the data dictionary of every table, and the history of every run."""
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult
+import datetime as dt
+from dataclasses import astuple
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+)
+from pydantic import Field
 
 from lakehouse_assets.asset_factory import spark_asset, spark_step
 from lakehouse_assets.catalog import ALL_TABLES
@@ -10,7 +20,10 @@ from lakehouse_assets.monitoring.data_dictionary import (
     describe_table,
     dictionary_dataframe,
 )
-from lakehouse_assets.monitoring.tables import DATA_DICTIONARY
+from lakehouse_assets.monitoring.schemas import PIPELINE_RUNS_SCHEMA
+from lakehouse_assets.monitoring.tables import DATA_DICTIONARY, PIPELINE_RUNS
+from lakehouse_assets.operations.alert_router import op_asset_names
+from lakehouse_assets.operations.run_history import pipeline_run_rows
 from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.table_assets import TABLE_ASSETS
 
@@ -60,4 +73,36 @@ def data_dictionary(context: AssetExecutionContext) -> MaterializeResult:
     )
 
 
-monitoring_assets = [data_dictionary]
+class PipelineRunsConfig(Config):
+    lookback_hours: int = Field(
+        default=24 * 7,
+        gt=0,
+        description="Re-read runs updated within this many hours (rows are MERGEd, so overlap "
+        "between refreshes is harmless).",
+    )
+
+
+@spark_asset(
+    name="pipeline_runs",
+    layer="monitoring",
+    description=PIPELINE_RUNS.comment,
+    partitioned=False,
+)
+def pipeline_runs(context: AssetExecutionContext, config: PipelineRunsConfig) -> MaterializeResult:
+    step = spark_step(context)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=config.lookback_hours)
+    op_assets = op_asset_names([*TABLE_ASSETS, data_dictionary, pipeline_runs])
+    rows = pipeline_run_rows(context.instance, op_assets, updated_after=since)
+    frame = step.session.createDataFrame([astuple(row) for row in rows], PIPELINE_RUNS_SCHEMA)
+    write = step.store.merge(PIPELINE_RUNS, frame, keys=["run_id", "asset", "partition"])
+    return MaterializeResult(
+        metadata=materialization_metadata(
+            step.store,
+            PIPELINE_RUNS,
+            write=write,
+            extra={"runs_read": len({r.run_id for r in rows}), "rows_merged": len(rows)},
+        )
+    )
+
+
+monitoring_assets = [data_dictionary, pipeline_runs]

@@ -49,3 +49,21 @@ DATA_DICTIONARY = TableSpec(
         "type, nullability and column comment (rebuilt whole by the data_dictionary asset)."
     ),
 )
+
+SLA_METRICS = TableSpec(
+    layer="monitoring",
+    name="sla_metrics",
+    comment=(
+        "One row per freshness SLA evaluation and table: expected and actual freshness in "
+        "minutes, met or missed, and why (written by the freshness_sla checks)."
+    ),
+)
+
+PIPELINE_RUNS = TableSpec(
+    layer="monitoring",
+    name="pipeline_runs",
+    comment=(
+        "One row per Dagster run and asset partition (or partition range): start, end, "
+        "status, rows read, rows written, duration and error message."
+    ),
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster import ResourceDefinition
+from dagster import EnvVar, ResourceDefinition
 
 from lakehouse_assets.resources.spark import (
     DatabricksSparkResource,
@@ -16,7 +16,7 @@ from lakehouse_assets.resources.spark import (
     SparkResource,
 )
 from lakehouse_assets.resources.storage import LakehouseStorage
-from lakehouse_assets.settings import LakehouseSettings
+from lakehouse_assets.settings import LakehouseSettings, OperationsSettings
 
 # Every Spark asset requires this key. Locally it is bound to a no-op resource; in databricks
 # mode to dagster-databricks' step launcher, which ships the step to a cluster. Assets do not
@@ -32,10 +32,30 @@ __all__ = [
 
 
 def build_resources(settings: LakehouseSettings) -> dict[str, Any]:
-    """The resource set for ``settings.env``."""
+    """The resource set for ``settings.env`` (alerting is the same in every environment)."""
     if settings.env == "databricks":
-        return _databricks_resources(settings)
-    return _local_resources(settings)
+        resources = _databricks_resources(settings)
+    else:
+        resources = _local_resources(settings)
+    return resources | alerting_resources(settings.operations)
+
+
+def alerting_resources(settings: OperationsSettings) -> dict[str, Any]:
+    """Slack and PagerDuty; each is off (no secret bound) when its variable is unset."""
+    # Imported here: the alerting clients are only needed once Definitions are built.
+    from lakehouse_assets.operations.notifiers import PagerDutyEvents, SlackAlerts
+
+    return {
+        "slack_alerts": SlackAlerts(
+            token=EnvVar("SLACK_BOT_TOKEN") if settings.slack_enabled else None,
+            channel=settings.slack_channel,
+            base_url=settings.slack_base_url,
+        ),
+        "pagerduty": PagerDutyEvents(
+            routing_key=EnvVar("PAGERDUTY_ROUTING_KEY") if settings.pagerduty_enabled else None,
+            base_url=settings.pagerduty_base_url,
+        ),
+    }
 
 
 def _local_resources(settings: LakehouseSettings) -> dict[str, Any]:

@@ -1,0 +1,309 @@
+"""The alert sensor: reads finished runs from the Dagster instance and routes their problems.
+
+Every finished run (success or failure) is read once, in event-log order. From its events:
+
+* ``STEP_FAILURE`` (after retries) -> a critical ``run_failure`` alert for the step's asset(s);
+  a step that failed *because* a blocking check failed is left to the check's own alert;
+* a failed ``ASSET_CHECK_EVALUATION`` -> ``freshness_miss``, ``blocking_check_failure`` or
+  ``quality_breach``; ERROR severity is critical, WARN is a warning (Slack only);
+* ``ASSET_MATERIALIZATION`` / a passing check -> recovery of the matching open incident.
+
+The sensor's cursor holds the last run-status event processed and the open incidents
+(:class:`IncidentBook`). A delivery error stops the tick before that run, so the run is
+retried on the next tick instead of being lost.
+"""
+
+import copy
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import (
+    AssetCheckSeverity,
+    AssetsDefinition,
+    DagsterEventType,
+    DagsterInstance,
+    DefaultSensorStatus,
+    RunStatusChangeRecordsFilter,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
+from lakehouse_assets.operations.alerts import (
+    Alert,
+    Recovery,
+    check_alert_kind,
+    incident_key,
+    numeric_counts,
+    one_line_reason,
+    pagerduty_resolve,
+    pagerduty_trigger,
+    slack_alert_text,
+    slack_repeat_text,
+    slack_resolved_text,
+)
+from lakehouse_assets.operations.freshness_checks import FRESHNESS_CHECK_NAME
+from lakehouse_assets.operations.incidents import Action, IncidentBook
+from lakehouse_assets.operations.notifiers import AlertDeliveryError, PagerDutyEvents, SlackAlerts
+from lakehouse_assets.settings import LakehouseSettings
+
+ALERT_SENSOR_NAME = "lakehouse_alert_router"
+RUNS_PER_TICK = 50
+
+_FINISHED = (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE)
+_RUN_EVENTS = {
+    DagsterEventType.STEP_FAILURE,
+    DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+}
+_BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+
+Observation = Alert | Recovery
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    storage_id: int
+    run_id: str
+    failed: bool
+    failure_message: str | None
+
+
+def op_asset_names(assets_defs: Iterable[AssetsDefinition]) -> dict[str, list[str]]:
+    """Op (step) name -> the asset names it materializes."""
+    return {
+        a.node_def.name: sorted(k.to_user_string() for k in a.keys) for a in assets_defs if a.keys
+    }
+
+
+def run_partition(tags: Mapping[str, str]) -> str | None:
+    """The partition (or ``first...last`` range) a run materialized, from its tags."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    first = tags.get("dagster/asset_partition_range_start")
+    last = tags.get("dagster/asset_partition_range_end")
+    return f"{first}...{last}" if first and last else None
+
+
+def finished_runs(instance: DagsterInstance, after: int, limit: int) -> list[FinishedRun]:
+    """Run successes and failures recorded after storage id ``after``, oldest first."""
+    found = []
+    for event_type in _FINISHED:
+        result = instance.fetch_run_status_changes(
+            RunStatusChangeRecordsFilter(event_type, after_storage_id=after),
+            limit=limit,
+            ascending=True,
+        )
+        for record in result.records:
+            entry = record.event_log_entry
+            failed = event_type == DagsterEventType.RUN_FAILURE
+            message = entry.dagster_event.message if failed and entry.dagster_event else None
+            found.append(FinishedRun(record.storage_id, entry.run_id, failed, message))
+    return sorted(found, key=lambda run: run.storage_id)[:limit]
+
+
+def latest_run_status_storage_id(instance: DagsterInstance) -> int:
+    latest = 0
+    for event_type in _FINISHED:
+        result = instance.fetch_run_status_changes(event_type, limit=1, ascending=False)
+        latest = max([latest, *(r.storage_id for r in result.records)])
+    return latest
+
+
+def observations_for_run(
+    instance: DagsterInstance,
+    finished: FinishedRun,
+    op_assets: Mapping[str, Sequence[str]],
+    catalog: str,
+) -> list[Observation]:
+    """The problems and recoveries one finished run shows, in event order."""
+    run = instance.get_run_by_id(finished.run_id)
+    if run is None:
+        return []
+    partition = run_partition(run.tags)
+    records = instance.get_records_for_run(finished.run_id, of_type=_RUN_EVENTS).records
+    observed: list[Observation] = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            observed += _step_failure_alerts(event, op_assets, finished.run_id, partition, catalog)
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            asset = event.asset_key.to_user_string()
+            key = incident_key(catalog, "run_failure", asset)
+            observed.append(Recovery(key, finished.run_id, asset))
+        else:
+            observed.append(_check_observation(event, finished.run_id, partition, catalog))
+    if finished.failed and not any(isinstance(o, Alert) for o in observed):
+        # The run failed outside any step (launch, resources): alert on the job itself.
+        observed.append(
+            Alert(
+                "run_failure",
+                "critical",
+                asset=run.job_name,
+                run_id=finished.run_id,
+                partition=partition,
+                reason=one_line_reason(finished.failure_message),
+                catalog=catalog,
+            )
+        )
+    return observed
+
+
+def _step_failure_alerts(
+    event: Any,
+    op_assets: Mapping[str, Sequence[str]],
+    run_id: str,
+    partition: str | None,
+    catalog: str,
+) -> list[Alert]:
+    data = event.step_failure_data
+    error = data.error
+    if error is not None and error.cls_name == _BLOCKING_CHECK_ERROR:
+        return []
+    message = error.message if error is not None else None
+    if error is not None and error.cause is not None:
+        message = error.cause.message  # the user's exception, not Dagster's wrapper
+    failure_metadata = data.user_failure_data.metadata if data.user_failure_data else {}
+    step = event.step_key or "unknown_step"
+    return [
+        Alert(
+            "run_failure",
+            "critical",
+            asset=asset,
+            run_id=run_id,
+            partition=partition,
+            reason=one_line_reason(message),
+            catalog=catalog,
+            counts=numeric_counts(failure_metadata),
+        )
+        for asset in op_assets.get(step, [step])
+    ]
+
+
+def _check_observation(event: Any, run_id: str, partition: str | None, catalog: str) -> Observation:
+    evaluation = event.event_specific_data
+    asset = evaluation.asset_key.to_user_string()
+    kind = check_alert_kind(
+        evaluation.check_name,
+        blocking=bool(evaluation.blocking),
+        is_freshness=evaluation.check_name == FRESHNESS_CHECK_NAME,
+    )
+    if evaluation.passed:
+        key = incident_key(catalog, kind, asset, evaluation.check_name)
+        return Recovery(key, run_id, f"{asset}.{evaluation.check_name}")
+    metadata = evaluation.metadata or {}
+    reason_entry = metadata.get("reason")
+    reason = evaluation.description or getattr(reason_entry, "value", None)
+    return Alert(
+        kind,
+        "critical" if evaluation.severity == AssetCheckSeverity.ERROR else "warning",
+        asset=asset,
+        run_id=run_id,
+        partition=evaluation.partition or partition,
+        reason=one_line_reason(reason or f"check {evaluation.check_name} failed"),
+        catalog=catalog,
+        check=evaluation.check_name,
+        counts=numeric_counts(metadata),
+    )
+
+
+@dataclass
+class AlertRouter:
+    """Sends what the incident book decides, to the integrations that are enabled."""
+
+    slack: SlackAlerts
+    pagerduty: PagerDutyEvents
+    ui_url: str
+    book: IncidentBook = field(default_factory=IncidentBook)
+    sent: int = 0
+
+    def route(self, observations: Iterable[Observation]) -> None:
+        for observation in observations:
+            if isinstance(observation, Alert):
+                action = self.book.observe_problem(observation)
+                self._deliver_problem(action, observation)
+            else:
+                resolved = self.book.observe_recovery(observation)
+                if resolved is not None:
+                    self._deliver_resolve(resolved, observation)
+
+    def _deliver_problem(self, action: Action, alert: Alert) -> None:
+        incident = action.incident
+        if self.slack.enabled:
+            if action.kind == "open":
+                incident.slack_ts = self.slack.post(slack_alert_text(alert, self.ui_url))
+            else:
+                self.slack.post(slack_repeat_text(alert, self.ui_url), incident.slack_ts)
+            self.sent += 1
+        if action.page and self.pagerduty.enabled:
+            assert self.pagerduty.routing_key is not None
+            self.pagerduty.send(pagerduty_trigger(alert, self.pagerduty.routing_key, self.ui_url))
+            self.sent += 1
+
+    def _deliver_resolve(self, action: Action, recovery: Recovery) -> None:
+        if action.page and self.pagerduty.enabled:
+            assert self.pagerduty.routing_key is not None
+            self.pagerduty.send(pagerduty_resolve(recovery.dedup_key, self.pagerduty.routing_key))
+            self.sent += 1
+        if self.slack.enabled:
+            text = slack_resolved_text(recovery, self.ui_url)
+            self.slack.post(text, action.incident.slack_ts)
+            self.sent += 1
+
+
+def alert_router_sensor(
+    assets_defs: Sequence[AssetsDefinition], settings: LakehouseSettings
+) -> SensorDefinition:
+    """The sensor that turns run failures, failed checks and SLA misses into alerts."""
+    op_assets = op_asset_names(assets_defs)
+    operations = settings.operations
+    enabled = operations.slack_enabled or operations.pagerduty_enabled
+
+    @sensor(
+        name=ALERT_SENSOR_NAME,
+        minimum_interval_seconds=30,
+        # Running whenever an integration is configured: alerts must not depend on a click.
+        default_status=DefaultSensorStatus.RUNNING if enabled else DefaultSensorStatus.STOPPED,
+        description=(
+            "Routes run failures, failed checks and freshness SLA misses to Slack (warning) "
+            "and Slack + PagerDuty (critical), one incident per dedup key."
+        ),
+    )
+    def lakehouse_alert_router(
+        context: SensorEvaluationContext, slack_alerts: SlackAlerts, pagerduty: PagerDutyEvents
+    ) -> SkipReason:
+        state = json.loads(context.cursor) if context.cursor else None
+        if state is None:
+            # First tick: alert on what happens from now on, not on the instance's history.
+            after = latest_run_status_storage_id(context.instance)
+            context.update_cursor(json.dumps({"after": after, "open": {}}))
+            return SkipReason(f"started after run-status event {after}")
+        router = AlertRouter(
+            slack_alerts, pagerduty, operations.ui_url, IncidentBook.from_json(state["open"])
+        )
+        after, processed = state["after"], 0
+        for finished in finished_runs(context.instance, after, RUNS_PER_TICK):
+            before = copy.deepcopy(router.book)
+            try:
+                router.route(
+                    observations_for_run(context.instance, finished, op_assets, settings.catalog)
+                )
+            except AlertDeliveryError as error:
+                router.book = before
+                context.log.error(
+                    f"alert delivery failed, will retry run {finished.run_id}: {error}"
+                )
+                break
+            after, processed = finished.storage_id, processed + 1
+        context.update_cursor(json.dumps({"after": after, "open": router.book.to_json()}))
+        return SkipReason(
+            f"{processed} finished runs read, {router.sent} notifications sent, "
+            f"{len(router.book.open)} incidents open"
+        )
+
+    return lakehouse_alert_router

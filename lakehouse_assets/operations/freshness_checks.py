@@ -1,0 +1,230 @@
+"""Freshness SLA checks: one ``freshness_sla`` check per bronze, silver and gold table.
+
+The checks read *when* things happened from the Dagster instance (last materialization of the
+table and of its upstream tables) and from the landing zone (when files landed), judge each
+table with :func:`evaluate_sla`, record every evaluation in ``monitoring.sla_metrics`` and
+report a check result whose severity is the layer's (WARN bronze/silver, ERROR gold). They
+never block: a late table is still the best data there is.
+
+The evaluation instant is run config (``evaluated_at``); the sensor pins it to the tick time,
+so re-running an evaluation rewrites the same rows (MERGE on table + timestamp) and tests can
+freeze the clock.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetKey,
+    AssetRecordsFilter,
+    AssetsDefinition,
+    Config,
+    DagsterInstance,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    multi_asset_check,
+    sensor,
+)
+from pydantic import Field
+
+from lakehouse_assets.bronze.assets import bronze_asset_name
+from lakehouse_assets.bronze.sensors import list_landed, oldest_landed_after
+from lakehouse_assets.bronze.sources import ALL_SOURCES
+from lakehouse_assets.monitoring.schemas import SLA_METRICS_SCHEMA
+from lakehouse_assets.monitoring.tables import SLA_METRICS
+from lakehouse_assets.operations.sla import SlaEvaluation, SlaPolicy, evaluate_sla, layer_policies
+from lakehouse_assets.settings import LakehouseSettings
+
+FRESHNESS_CHECK_NAME = "freshness_sla"
+FRESHNESS_CHECKS_OP = "freshness_sla_checks"
+FRESHNESS_JOB_NAME = "freshness_checks_job"
+SLA_LAYERS = ("bronze", "silver", "gold")
+
+
+class FreshnessCheckConfig(Config):
+    evaluated_at: str | None = Field(
+        default=None,
+        description="ISO-8601 UTC instant to evaluate the SLAs at (default: now).",
+    )
+
+
+def sla_targets(assets_defs: Iterable[AssetsDefinition]) -> dict[AssetKey, str]:
+    """Every table asset with an SLA, with its layer (its group)."""
+    return {
+        key: a.group_names_by_key[key]
+        for a in assets_defs
+        for key in a.keys
+        if a.group_names_by_key[key] in SLA_LAYERS
+    }
+
+
+def freshness_check_keys(assets_defs: Iterable[AssetsDefinition]) -> list[AssetCheckKey]:
+    return [AssetCheckKey(key, FRESHNESS_CHECK_NAME) for key in sla_targets(assets_defs)]
+
+
+def parse_evaluated_at(raw: str | None) -> dt.datetime:
+    if raw is None:
+        return dt.datetime.now(dt.UTC)
+    moment = dt.datetime.fromisoformat(raw)
+    if moment.tzinfo is None:
+        raise ValueError(f"evaluated_at={raw!r} needs a timezone, e.g. {raw}+00:00")
+    return moment.astimezone(dt.UTC)
+
+
+def last_materialized(instance: DagsterInstance, key: AssetKey) -> float | None:
+    event = instance.get_latest_materialization_event(key)
+    return event.timestamp if event is not None else None
+
+
+def first_materialized_after(
+    instance: DagsterInstance, key: AssetKey, after: float | None
+) -> float | None:
+    result = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=key, after_timestamp=after), limit=1, ascending=True
+    )
+    return result.records[0].timestamp if result.records else None
+
+
+def _utc(timestamp: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC) if timestamp is not None else None
+
+
+def build_freshness_checks(
+    assets_defs: Sequence[AssetsDefinition], settings: LakehouseSettings
+) -> AssetsDefinition:
+    """The multi-asset check evaluating every table's freshness SLA."""
+    targets = sla_targets(assets_defs)
+    policies = layer_policies(settings.operations)
+    upstream = {key: sorted(a.asset_deps[key]) for a in assets_defs for key in a.keys}
+    landing = {
+        AssetKey(bronze_asset_name(source)): (
+            f"{settings.landing_root}/{source.name}",
+            source.file_format,
+        )
+        for source in ALL_SOURCES
+    }
+
+    def pending_since(
+        instance: DagsterInstance, key: AssetKey, last_update: float | None
+    ) -> float | None:
+        if key in landing:
+            files = list_landed(*landing[key])
+            return oldest_landed_after(files or [], last_update)
+        times = [first_materialized_after(instance, up, last_update) for up in upstream[key]]
+        return min((t for t in times if t is not None), default=None)
+
+    @multi_asset_check(
+        specs=[
+            AssetCheckSpec(
+                FRESHNESS_CHECK_NAME,
+                asset=key,
+                description=f"Freshness SLA ({layer}): {policies[layer].describe()}.",
+            )
+            for key, layer in targets.items()
+        ],
+        name=FRESHNESS_CHECKS_OP,
+        required_resource_keys={"spark", "storage"},
+        description="Evaluates every table's freshness SLA and records it in sla_metrics.",
+    )
+    def freshness_sla_checks(
+        context: AssetCheckExecutionContext, config: FreshnessCheckConfig
+    ) -> Iterable[AssetCheckResult]:
+        now = parse_evaluated_at(config.evaluated_at)
+        evaluations: list[tuple[AssetKey, SlaPolicy, SlaEvaluation]] = []
+        for key, layer in targets.items():
+            last = last_materialized(context.instance, key)
+            policy = policies[layer]
+            evaluation = evaluate_sla(
+                key.to_user_string(),
+                policy,
+                now=now,
+                last_update=_utc(last),
+                pending_since=_utc(pending_since(context.instance, key, last)),
+            )
+            evaluations.append((key, policy, evaluation))
+        record_sla_metrics(context, [(p.layer, e) for _, p, e in evaluations])
+        for key, policy, evaluation in evaluations:
+            yield AssetCheckResult(
+                asset_key=key,
+                check_name=FRESHNESS_CHECK_NAME,
+                passed=evaluation.sla_met,
+                severity=policy.severity,
+                description=evaluation.reason,
+                metadata=sla_check_metadata(evaluation),
+            )
+
+    return freshness_sla_checks
+
+
+def sla_check_metadata(evaluation: SlaEvaluation) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "evaluated_at": evaluation.evaluated_at.isoformat(),
+        "expected_freshness_minutes": evaluation.expected_freshness_minutes,
+        "reason": evaluation.reason,
+    }
+    if evaluation.actual_freshness_minutes is not None:
+        metadata["actual_freshness_minutes"] = evaluation.actual_freshness_minutes
+    return metadata
+
+
+def sla_metrics_row(layer: str, evaluation: SlaEvaluation, run_id: str) -> tuple:
+    """One ``monitoring.sla_metrics`` row (timezone-aware, so Spark stores the right instant)."""
+    return (
+        evaluation.table_name,
+        layer,
+        evaluation.evaluated_at,
+        evaluation.expected_freshness_minutes,
+        evaluation.actual_freshness_minutes,
+        evaluation.sla_met,
+        evaluation.last_update,
+        evaluation.reason,
+        run_id,
+    )
+
+
+def record_sla_metrics(
+    context: AssetCheckExecutionContext, evaluations: Sequence[tuple[str, SlaEvaluation]]
+) -> None:
+    """MERGE the evaluations into ``monitoring.sla_metrics`` (keyed by table + timestamp)."""
+    session = context.resources.spark.get_session()
+    store = context.resources.storage.store(session)
+    rows = session.createDataFrame(
+        [sla_metrics_row(layer, e, context.run.run_id) for layer, e in evaluations],
+        SLA_METRICS_SCHEMA,
+    )
+    store.merge(SLA_METRICS, rows, keys=["table_name", "sla_timestamp"])
+
+
+def freshness_sensor(settings: LakehouseSettings) -> SensorDefinition:
+    """Launches the freshness checks every ``freshness_interval_seconds``, clock pinned."""
+    operations = settings.operations
+    alerting = operations.slack_enabled or operations.pagerduty_enabled
+
+    @sensor(
+        name="freshness_sla_sensor",
+        job_name=FRESHNESS_JOB_NAME,
+        minimum_interval_seconds=operations.freshness_interval_seconds,
+        default_status=DefaultSensorStatus.RUNNING if alerting else DefaultSensorStatus.STOPPED,
+        description="Evaluates the freshness SLAs of bronze, silver and gold tables.",
+    )
+    def freshness_sla_sensor(context: SensorEvaluationContext) -> RunRequest:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return freshness_run_request(now)
+
+    return freshness_sla_sensor
+
+
+def freshness_run_request(now: dt.datetime) -> RunRequest:
+    """A run of the freshness checks evaluated at ``now`` (the run key dedups a tick)."""
+    stamp = now.isoformat()
+    return RunRequest(
+        run_key=f"freshness:{stamp}",
+        run_config={"ops": {FRESHNESS_CHECKS_OP: {"config": {"evaluated_at": stamp}}}},
+        tags={"lakehouse/trigger": "freshness_sla_sensor"},
+    )

@@ -1,0 +1,246 @@
+"""SLA math, alert routing decisions, redaction, retries and automation - no Spark."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AutomationCondition,
+    Backoff,
+    DagsterInstance,
+    Jitter,
+    MaterializeResult,
+    ResourceDefinition,
+    RetryPolicy,
+    evaluate_automation_conditions,
+    materialize,
+)
+
+from lakehouse_assets.asset_factory import spark_asset
+from lakehouse_assets.definitions import build_definitions
+from lakehouse_assets.operations.alerts import (
+    Alert,
+    Recovery,
+    pagerduty_resolve,
+    pagerduty_trigger,
+    redact,
+)
+from lakehouse_assets.operations.incidents import IncidentBook
+from lakehouse_assets.operations.retries import MAX_RETRIES, is_transient
+from lakehouse_assets.operations.sla import evaluate_sla, last_deadline, layer_policies
+from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.settings import LakehouseSettings, OperationsSettings, SettingsError
+from lakehouse_assets.table_assets import TABLE_ASSETS
+
+from .alert_servers import PagerDutyEventsServer
+
+NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
+POLICIES = layer_policies(OperationsSettings())
+
+
+# --- SLAs -------------------------------------------------------------------------------
+
+
+def test_lag_sla_measures_the_oldest_unprocessed_upstream_change():
+    silver = POLICIES["silver"]
+    late = evaluate_sla(
+        "silver_orders",
+        silver,
+        now=NOW,
+        last_update=None,
+        pending_since=NOW - dt.timedelta(hours=2),
+    )
+    assert (late.expected_freshness_minutes, late.actual_freshness_minutes) == (60, 120)
+    assert not late.sla_met and "120.0 min old" in late.reason
+    on_time = evaluate_sla(
+        "silver_orders",
+        silver,
+        now=NOW,
+        last_update=None,
+        pending_since=NOW - dt.timedelta(minutes=59),
+    )
+    assert on_time.sla_met
+    # Nothing pending upstream: a table last updated days ago is still fresh.
+    quiet = evaluate_sla(
+        "silver_orders", silver, now=NOW, last_update=NOW - dt.timedelta(days=3), pending_since=None
+    )
+    assert quiet.sla_met and quiet.actual_freshness_minutes == 0
+
+
+def test_gold_deadline_sla():
+    gold = POLICIES["gold"]
+    assert last_deadline(gold.deadline, NOW) == dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
+    assert last_deadline(gold.deadline, NOW.replace(hour=6)) == dt.datetime(
+        2026, 11, 21, 7, 0, tzinfo=dt.UTC
+    )
+    refreshed_at_5 = NOW.replace(hour=5, minute=0)
+    assert evaluate_sla(
+        "fact_sales", gold, now=NOW, last_update=refreshed_at_5, pending_since=None
+    ).sla_met
+    yesterday = NOW - dt.timedelta(days=1, hours=3)  # 2026-11-21 06:30, before 11-21 07:00
+    missed = evaluate_sla("fact_sales", gold, now=NOW, last_update=yesterday, pending_since=None)
+    assert not missed.sla_met and "07:00 UTC deadline was missed" in missed.reason
+    never = evaluate_sla("fact_sales", gold, now=NOW, last_update=None, pending_since=None)
+    assert not never.sla_met and never.actual_freshness_minutes is None
+    with pytest.raises(ValueError, match="timezone-aware"):
+        evaluate_sla("x", gold, now=NOW.replace(tzinfo=None), last_update=None, pending_since=None)
+
+
+def test_slas_and_alerting_are_configured_from_the_environment():
+    settings = LakehouseSettings.from_env(
+        {
+            "LAKEHOUSE_SLA_BRONZE_MINUTES": "5",
+            "LAKEHOUSE_SLA_GOLD_DEADLINE": "6:30",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "LAKEHOUSE_PAGERDUTY_BASE_URL": "http://pd.local/",
+        }
+    )
+    ops = settings.operations
+    assert (ops.bronze_sla_minutes, ops.silver_sla_minutes, ops.gold_deadline) == (5, 60, "06:30")
+    assert ops.slack_enabled and not ops.pagerduty_enabled
+    assert ops.pagerduty_base_url == "http://pd.local"
+    assert layer_policies(ops)["gold"].deadline == dt.time(6, 30)
+    with pytest.raises(SettingsError, match="HH:MM"):
+        LakehouseSettings.from_env({"LAKEHOUSE_SLA_GOLD_DEADLINE": "25:00"})
+    with pytest.raises(SettingsError, match="LAKEHOUSE_LOG_FORMAT"):
+        LakehouseSettings.from_env({"LAKEHOUSE_LOG_FORMAT": "xml"})
+
+
+def test_policies_are_applied_to_the_layer_groups():
+    defs = build_definitions(LakehouseSettings.from_env({}))
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        policy, condition = node.freshness_policy, node.automation_condition
+        layer = node.group_name
+        if layer in ("bronze", "silver"):
+            assert type(policy).__name__ == "TimeWindowFreshnessPolicy", key
+        elif layer == "gold":
+            assert type(policy).__name__ == "CronFreshnessPolicy", key
+        assert (condition is not None) == (layer in ("silver", "gold")), key
+
+
+# --- Alerts -----------------------------------------------------------------------------
+
+
+def _alert(severity: str = "critical", run_id: str = "run-1") -> Alert:
+    return Alert(
+        "run_failure", severity, asset="silver_orders", run_id=run_id, partition="1992-01-02",
+        reason="boom", catalog="dev",
+    )  # fmt: skip
+
+
+def test_incident_book_pages_once_per_incident_and_resolves():
+    book = IncidentBook()
+    first = book.observe_problem(_alert())
+    assert (first.kind, first.page) == ("open", True)
+    again = book.observe_problem(_alert(run_id="run-2"))
+    assert (again.kind, again.page) == ("repeat", False)
+    restored = IncidentBook.from_json(book.to_json())  # survives the sensor cursor
+    resolved = restored.observe_recovery(Recovery(_alert().dedup_key, "run-3", "silver_orders"))
+    assert resolved is not None and (resolved.kind, resolved.page) == ("resolve", True)
+    assert restored.observe_recovery(Recovery(_alert().dedup_key, "run-4", "x")) is None
+
+
+def test_a_warning_escalating_to_critical_pages_once():
+    book = IncidentBook()
+    assert book.observe_problem(_alert("warning")).page is False
+    assert book.observe_problem(_alert("critical")).kind == "escalate"
+    assert book.observe_problem(_alert("critical")).page is False
+    assert book.observe_recovery(Recovery(_alert().dedup_key, "r", "s")).page is True
+
+
+def test_redaction_removes_secrets_and_personal_data():
+    text = (
+        "token=abc123 xoxb-111-222-abc Bearer eyJhbGciOi.x.y mail jane.doe@example.com "
+        "phone 25-989-741-2988 key 0123456789abcdef0123456789abcdef"
+    )
+    cleaned = redact(text)
+    for secret in ("abc123", "xoxb-111", "eyJhbGciOi", "jane.doe", "741-2988", "0123456789abcdef0"):
+        assert secret not in cleaned
+    assert "[email]" in cleaned and "[phone]" in cleaned
+
+
+def test_pagerduty_events_are_valid_for_the_events_api():
+    server = PagerDutyEventsServer("k" * 32)
+    long_reason = Alert(
+        "quality_breach", "critical", asset="fact_sales", run_id="r", partition=None,
+        reason="x" * 2000, catalog="prod", check="fact_sales_grain_unique", counts={"rows": 3},
+    )  # fmt: skip
+    trigger = pagerduty_trigger(long_reason, "k" * 32, "http://ui")
+    assert server._validate(trigger) == []
+    assert (
+        trigger["dedup_key"] == "lakehouse:prod:quality_breach:fact_sales:fact_sales_grain_unique"
+    )
+    assert server._validate(pagerduty_resolve(trigger["dedup_key"], "k" * 32)) == []
+
+
+# --- Retries ----------------------------------------------------------------------------
+
+
+def test_transient_errors_are_recognised():
+    assert is_transient(ConnectionResetError("peer"))
+    assert is_transient(TimeoutError())
+    assert is_transient(RuntimeError("HTTP 503 Service Unavailable from workspace"))
+    assert not is_transient(ValueError("bad column"))
+    assert not is_transient(KeyError("o_orderkey"))
+
+
+def test_every_table_asset_retries_transient_errors_with_backoff_and_a_cap():
+    for assets_def in TABLE_ASSETS:
+        policy = assets_def.op.retry_policy
+        assert policy is not None and policy.max_retries == MAX_RETRIES, assets_def.key
+        assert policy.backoff == Backoff.EXPONENTIAL and policy.jitter == Jitter.PLUS_MINUS
+
+
+def _attempts_of(error: Exception) -> tuple[int, bool]:
+    calls = []
+
+    @spark_asset(
+        name="flaky_table",
+        layer="bronze",
+        description="fails with the given error",
+        partitioned=False,
+        retry_policy=RetryPolicy(max_retries=MAX_RETRIES, delay=0.01, backoff=Backoff.EXPONENTIAL),
+    )
+    def flaky_table(context) -> MaterializeResult:
+        calls.append(1)
+        raise error
+
+    instance = DagsterInstance.ephemeral()
+    none = ResourceDefinition.none_resource()
+    result = materialize(
+        [flaky_table],
+        resources={"spark": none, "storage": none, STEP_LAUNCHER_KEY: none},
+        instance=instance,
+        raise_on_error=False,
+    )
+    return len(calls), result.success
+
+
+def test_transient_failures_retry_up_to_the_cap_and_permanent_ones_fail_at_once():
+    assert _attempts_of(ConnectionError("cluster unreachable")) == (MAX_RETRIES + 1, False)
+    assert _attempts_of(ValueError("corrupt input")) == (1, False)
+
+
+# --- Automation -------------------------------------------------------------------------
+
+
+def test_silver_materializes_automatically_when_its_bronze_partitions_update():
+    defs = build_definitions(LakehouseSettings.from_env({}))
+    graph = defs.resolve_asset_graph()
+    silver = AssetKey("silver_orders")
+    partition = "1992-03-15"  # any date, not only the newest partition
+    instance = DagsterInstance.ephemeral()
+    first = evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.get_num_requested(silver) == 0
+    for upstream in graph.get(silver).parent_keys:
+        instance.report_runless_asset_event(AssetMaterialization(upstream, partition=partition))
+    second = evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert second.get_num_requested(silver) == 1
+    requested = second.get_requested_partitions(silver)
+    assert requested == {partition}
+    assert isinstance(graph.get(silver).automation_condition, AutomationCondition)
