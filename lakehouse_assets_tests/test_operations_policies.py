@@ -44,29 +44,24 @@ POLICIES = layer_policies(OperationsSettings())
 # --- SLAs -------------------------------------------------------------------------------
 
 
-def test_lag_sla_measures_the_oldest_unprocessed_upstream_change():
-    silver = POLICIES["silver"]
-    late = evaluate_sla(
+def _silver_sla(pending_for: dt.timedelta | None, last_update: dt.datetime | None = None):
+    pending_since = NOW - pending_for if pending_for is not None else None
+    return evaluate_sla(
         "silver_orders",
-        silver,
+        POLICIES["silver"],
         now=NOW,
-        last_update=None,
-        pending_since=NOW - dt.timedelta(hours=2),
+        last_update=last_update,
+        pending_since=pending_since,
     )
+
+
+def test_lag_sla_measures_the_oldest_unprocessed_upstream_change():
+    late = _silver_sla(dt.timedelta(hours=2))
     assert (late.expected_freshness_minutes, late.actual_freshness_minutes) == (60, 120)
     assert not late.sla_met and "120.0 min old" in late.reason
-    on_time = evaluate_sla(
-        "silver_orders",
-        silver,
-        now=NOW,
-        last_update=None,
-        pending_since=NOW - dt.timedelta(minutes=59),
-    )
-    assert on_time.sla_met
+    assert _silver_sla(dt.timedelta(minutes=59)).sla_met
     # Nothing pending upstream: a table last updated days ago is still fresh.
-    quiet = evaluate_sla(
-        "silver_orders", silver, now=NOW, last_update=NOW - dt.timedelta(days=3), pending_since=None
-    )
+    quiet = _silver_sla(None, last_update=NOW - dt.timedelta(days=3))
     assert quiet.sla_met and quiet.actual_freshness_minutes == 0
 
 
