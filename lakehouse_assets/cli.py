@@ -9,13 +9,18 @@ lakehouse data-dictionary --output docs/data_dictionary.md
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lakehouse_assets.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    from dagster import Definitions
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,14 +75,22 @@ def setup() -> int:
     return 0
 
 
+def _interactive_definitions() -> Definitions:
+    """The Definitions for a person at a terminal: text logs unless LAKEHOUSE_LOG_FORMAT says."""
+    from lakehouse_assets.definitions import build_definitions
+
+    settings = LakehouseSettings.from_env()
+    if not os.environ.get("LAKEHOUSE_LOG_FORMAT"):
+        settings = dataclasses.replace(settings, log_format="text")
+    return build_definitions(settings)
+
+
 def materialize(start: dt.date, end: dt.date, job_name: str) -> int:
     """Run ``job_name`` for ``start..end`` as a single run (a single-run backfill)."""
     from dagster import AssetCheckSeverity, DagsterInstance
 
-    from lakehouse_assets.definitions import build_definitions
-
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    job = build_definitions().resolve_job_def(job_name)
+    job = _interactive_definitions().resolve_job_def(job_name)
     print(f"materializing {job_name} for {start}..{end} as one run")
     started = time.perf_counter()
     result = job.execute_in_process(
@@ -108,8 +121,6 @@ def materialize(start: dt.date, end: dt.date, job_name: str) -> int:
 
 def replay_dead_letters(args: argparse.Namespace) -> int:
     """Run ``replay_dead_letters_job`` in-process with the command line's options."""
-    from lakehouse_assets.definitions import build_definitions
-
     config = {
         "source": args.source,
         "dry_run": args.dry_run,
@@ -117,7 +128,7 @@ def replay_dead_letters(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "throttle_seconds": args.throttle,
     }
-    job = build_definitions().resolve_job_def("replay_dead_letters_job")
+    job = _interactive_definitions().resolve_job_def("replay_dead_letters_job")
     result = job.execute_in_process(
         run_config={
             "ops": {"replay_dead_letters_op": {"config": config}},

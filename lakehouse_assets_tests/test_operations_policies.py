@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 
 import pytest
 from dagster import (
@@ -29,6 +31,7 @@ from lakehouse_assets.operations.alerts import (
     redact,
 )
 from lakehouse_assets.operations.incidents import IncidentBook
+from lakehouse_assets.operations.json_logs import JsonLogFormatter
 from lakehouse_assets.operations.retries import MAX_RETRIES, is_transient
 from lakehouse_assets.operations.sla import evaluate_sla, last_deadline, layer_policies
 from lakehouse_assets.resources import STEP_LAUNCHER_KEY
@@ -239,3 +242,36 @@ def test_silver_materializes_automatically_when_its_bronze_partitions_update():
     requested = second.get_requested_partitions(silver)
     assert requested == {partition}
     assert isinstance(graph.get(silver).automation_condition, AutomationCondition)
+
+
+# --- Logs -------------------------------------------------------------------------------
+
+
+def test_json_log_lines_carry_run_asset_partition_and_trace_without_secrets():
+    record = logging.LogRecord("dagster", logging.INFO, __file__, 1, "msg", None, None)
+    record.dagster_meta = {  # what Dagster's log handler attaches to each record
+        "run_id": "run-1",
+        "job_name": "lakehouse_daily_job",
+        "job_tags": {
+            "dagster/asset_partition_range_start": "1992-01-01",
+            "dagster/asset_partition_range_end": "1992-01-07",
+            "lakehouse/trace_id": "landing-orders-42",
+        },
+        "step_key": "silver_orders",
+        "op_name": "silver_orders",
+        "orig_message": "wrote 10 rows for jane@example.com using token=s3cr3t",
+        "log_timestamp": "2026-11-22T09:30:00",
+        "dagster_event": None,
+    }
+    line = json.loads(JsonLogFormatter().format(record))
+    assert line == {
+        "timestamp": "2026-11-22T09:30:00+00:00",
+        "level": "INFO",
+        "message": "wrote 10 rows for [email] using token=[redacted]",
+        "run_id": "run-1",
+        "job": "lakehouse_daily_job",
+        "asset": "silver_orders",
+        "step": "silver_orders",
+        "partition": "1992-01-01...1992-01-07",
+        "trace_id": "landing-orders-42",
+    }

@@ -6,6 +6,7 @@ sensor or caller set one (so a file landing can be followed through every run it
 the run id. Messages pass through :func:`redact`: no tokens, keys, e-mails or phone numbers.
 """
 
+import datetime as dt
 import json
 import logging
 import sys
@@ -32,7 +33,7 @@ def log_record_fields(record: logging.LogRecord) -> dict[str, Any]:
             f"{tags.get('dagster/asset_partition_range_end', '')}"
         )
     fields: dict[str, Any] = {
-        "timestamp": meta.get("log_timestamp") or record.created,
+        "timestamp": _utc_timestamp(meta.get("log_timestamp"), record.created),
         "level": record.levelname,
         "message": redact(str(meta.get("orig_message") or record.getMessage())),
         "run_id": run_id,
@@ -45,6 +46,13 @@ def log_record_fields(record: logging.LogRecord) -> dict[str, Any]:
     if event is not None:
         fields["event_type"] = event.event_type_value
     return {key: value for key, value in fields.items() if value is not None}
+
+
+def _utc_timestamp(dagster_timestamp: str | None, created: float) -> str:
+    # Dagster stamps records with a naive UTC ISO string; say it is UTC.
+    if dagster_timestamp:
+        return f"{dagster_timestamp}+00:00"
+    return dt.datetime.fromtimestamp(created, dt.UTC).isoformat()
 
 
 class JsonLogFormatter(logging.Formatter):
