@@ -29,6 +29,7 @@ from lakehouse_assets.operations.alerts import (
     pagerduty_resolve,
     pagerduty_trigger,
     redact,
+    slack_alert_text,
 )
 from lakehouse_assets.operations.incidents import IncidentBook
 from lakehouse_assets.operations.json_logs import JsonLogFormatter
@@ -275,3 +276,33 @@ def test_json_log_lines_carry_run_asset_partition_and_trace_without_secrets():
         "partition": "1992-01-01...1992-01-07",
         "trace_id": "landing-orders-42",
     }
+
+
+def test_slack_text_is_escaped_and_redaction_covers_common_secret_shapes():
+    alert = Alert(
+        "run_failure", "critical", asset="fact_sales", run_id="r", partition=None,
+        reason="<!channel> failed: <http://x|click> & more", catalog="dev",
+    )  # fmt: skip
+    text = slack_alert_text(alert, "http://ui")
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp; more" in text
+    for secret in ('"token": "abc"', "password: hunter2", "AccountKey=xyz==", "sig=abc%2F"):
+        assert redact(secret).count("[redacted]") == 1, secret
+    assert redact("AKIAABCDEFGHIJKLMNOP") == "[aws-key]"
+    assert redact("R0UT1NGKEY0000000000000000000001") == "[key]"
+
+
+def test_a_late_gold_refresh_misses_every_day():
+    gold = POLICIES["gold"]
+    at_0730_yesterday = NOW.replace(hour=7, minute=30) - dt.timedelta(days=1)
+    late = evaluate_sla(
+        "fact_sales", gold, now=NOW.replace(hour=7, minute=5), last_update=at_0730_yesterday,
+        pending_since=None,
+    )  # fmt: skip
+    assert not late.sla_met
+
+
+def test_repeats_of_a_long_incident_are_throttled():
+    book = IncidentBook()
+    kinds = [book.observe_problem(_alert()).kind for _ in range(24)]
+    assert kinds[:4] == ["open", "repeat", "repeat", "quiet_repeat"]
+    assert kinds.count("repeat") == 2 + 2  # 2nd, 3rd, then every 12th occurrence

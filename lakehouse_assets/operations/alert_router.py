@@ -10,7 +10,9 @@ Every finished run (success or failure) is read once, in event-log order. From i
 
 The sensor's cursor holds the last run-status event processed and the open incidents
 (:class:`IncidentBook`). A delivery error stops the tick before that run, so the run is
-retried on the next tick instead of being lost.
+retried on the next tick instead of being lost (at-least-once: a message sent before the error
+may be sent again); after ``MAX_DELIVERY_ATTEMPTS`` the run is skipped, logged as an error, so a
+revoked token cannot block every later alert.
 """
 
 import copy
@@ -47,15 +49,17 @@ from lakehouse_assets.operations.alerts import (
 )
 from lakehouse_assets.operations.freshness_checks import FRESHNESS_CHECK_NAME
 from lakehouse_assets.operations.incidents import Action, IncidentBook
-from lakehouse_assets.operations.notifiers import AlertDeliveryError, PagerDutyEvents, SlackAlerts
+from lakehouse_assets.operations.notifiers import PagerDutyEvents, SlackAlerts
 from lakehouse_assets.settings import LakehouseSettings
 
 ALERT_SENSOR_NAME = "lakehouse_alert_router"
 RUNS_PER_TICK = 50
+MAX_DELIVERY_ATTEMPTS = 5
 
 _FINISHED = (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE)
 _RUN_EVENTS = {
     DagsterEventType.STEP_FAILURE,
+    DagsterEventType.STEP_SUCCESS,
     DagsterEventType.ASSET_MATERIALIZATION,
     DagsterEventType.ASSET_CHECK_EVALUATION,
 }
@@ -132,14 +136,24 @@ def observations_for_run(
             continue
         if event.event_type == DagsterEventType.STEP_FAILURE:
             observed += _step_failure_alerts(event, op_assets, finished.run_id, partition, catalog)
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            # Steps that are not assets (check ops, the replay and restore ops) recover here;
+            # asset steps recover with their materialization.
+            step = event.step_key or ""
+            if step not in op_assets:
+                key = incident_key(catalog, "run_failure", step)
+                observed.append(Recovery(key, finished.run_id, step))
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             asset = event.asset_key.to_user_string()
             key = incident_key(catalog, "run_failure", asset)
             observed.append(Recovery(key, finished.run_id, asset))
         else:
             observed.append(_check_observation(event, finished.run_id, partition, catalog))
-    if finished.failed and not any(isinstance(o, Alert) for o in observed):
-        # The run failed outside any step (launch, resources): alert on the job itself.
+    if finished.failed and not any(
+        isinstance(o, Alert) and o.severity == "critical" for o in observed
+    ):
+        # The run failed and nothing critical explains it (a crash outside any step, a
+        # launch or resource failure): alert on the job itself.
         observed.append(
             Alert(
                 "run_failure",
@@ -151,6 +165,9 @@ def observations_for_run(
                 catalog=catalog,
             )
         )
+    if not finished.failed:
+        key = incident_key(catalog, "run_failure", run.job_name)
+        observed.append(Recovery(key, finished.run_id, run.job_name))
     return observed
 
 
@@ -234,6 +251,8 @@ class AlertRouter:
 
     def _deliver_problem(self, action: Action, alert: Alert) -> None:
         incident = action.incident
+        if action.kind == "quiet_repeat":
+            return
         if self.slack.enabled:
             if action.kind == "open":
                 incident.slack_ts = self.slack.post(slack_alert_text(alert, self.ui_url))
@@ -287,20 +306,33 @@ def alert_router_sensor(
             slack_alerts, pagerduty, operations.ui_url, IncidentBook.from_json(state["open"])
         )
         after, processed = state["after"], 0
+        attempts = state.get("attempts", 0)
         for finished in finished_runs(context.instance, after, RUNS_PER_TICK):
             before = copy.deepcopy(router.book)
             try:
                 router.route(
                     observations_for_run(context.instance, finished, op_assets, settings.catalog)
                 )
-            except AlertDeliveryError as error:
+            except Exception as error:  # any failure: keep the cursor on this run
                 router.book = before
+                attempts += 1
+                if attempts < MAX_DELIVERY_ATTEMPTS:
+                    context.log.error(
+                        f"alerts for run {finished.run_id} failed (attempt {attempts}), "
+                        f"retrying next tick: {error}"
+                    )
+                    break
+                # A lasting refusal (revoked token, unknown channel) must not block every
+                # later run: give up on this one, loudly, and go on.
                 context.log.error(
-                    f"alert delivery failed, will retry run {finished.run_id}: {error}"
+                    f"giving up on alerts for run {finished.run_id} after {attempts} "
+                    f"attempts: {error}"
                 )
-                break
+            attempts = 0
             after, processed = finished.storage_id, processed + 1
-        context.update_cursor(json.dumps({"after": after, "open": router.book.to_json()}))
+        context.update_cursor(
+            json.dumps({"after": after, "attempts": attempts, "open": router.book.to_json()})
+        )
         return SkipReason(
             f"{processed} finished runs read, {router.sent} notifications sent, "
             f"{len(router.book.open)} incidents open"

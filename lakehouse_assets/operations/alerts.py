@@ -42,13 +42,17 @@ _REDACTIONS = (
     (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "[slack-token]"),
     (re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
     (
-        re.compile(r"(?i)\b(password|passwd|secret|token|api[_-]?key|routing[_-]?key)=\S+"),
-        r"\1=[redacted]",
+        re.compile(
+            r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|routing[_-]?key|accountkey|sig)"
+            r"(\"?\s*[=:]\s*\"?)[^\s\",;&]+"
+        ),
+        r"\1\2[redacted]",
     ),
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[aws-key]"),
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
     # Phone numbers as TPC-H (and most sources) write them, e.g. 25-989-741-2988.
     (re.compile(r"\b\d{2,3}-\d{3}-\d{3}-\d{4}\b"), "[phone]"),
-    (re.compile(r"\b[0-9a-f]{32,}\b"), "[key]"),
+    (re.compile(r"\b[0-9A-Za-z]{32,}\b"), "[key]"),
     (re.compile(r"\bdapi[0-9a-f]{16,}\b"), "[databricks-token]"),
 )
 
@@ -58,6 +62,11 @@ def redact(text: str) -> str:
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def slack_escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control (``<!channel>``, links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def one_line_reason(text: str | None) -> str:
@@ -144,7 +153,7 @@ def slack_alert_text(alert: Alert, ui_url: str) -> str:
         f"*Asset:* `{alert.asset}`",
         f"*Partition:* {alert.partition or 'unpartitioned'}",
         f"*Run:* <{run_url(ui_url, alert.run_id)}|{alert.run_id}>",
-        f"*Reason:* {alert.reason}",
+        f"*Reason:* {slack_escape(alert.reason)}",
     ]
     if alert.counts:
         lines.append("*Counts:* " + ", ".join(f"{k}={v}" for k, v in sorted(alert.counts.items())))
@@ -156,7 +165,7 @@ def slack_repeat_text(alert: Alert, ui_url: str) -> str:
     """Thread reply when an open incident happens again (no new page)."""
     return (
         f"Still failing: run <{run_url(ui_url, alert.run_id)}|{alert.run_id}> "
-        f"(partition {alert.partition or 'unpartitioned'}): {alert.reason}"
+        f"(partition {alert.partition or 'unpartitioned'}): {slack_escape(alert.reason)}"
     )
 
 

@@ -4,8 +4,9 @@ The book turns a stream of problems and recoveries into notifications:
 
 * a problem with no open incident opens one: a Slack message, and a PagerDuty trigger when
   critical;
-* the same problem again (same dedup key) is a Slack thread reply - it does not page again;
-  a warning that escalates to critical pages once;
+* the same problem again (same dedup key) does not page again: the 2nd and 3rd occurrences
+  are Slack thread replies, later ones every ``REPEAT_EVERY``-th (a table late for hours is
+  re-evaluated every few minutes); a warning that escalates to critical pages once;
 * a recovery of an open incident resolves it: a PagerDuty resolve if it paged, and a
   "resolved" reply in its Slack thread.
 
@@ -19,7 +20,8 @@ from typing import Any, Literal
 
 from lakehouse_assets.operations.alerts import Alert, Recovery
 
-ActionKind = Literal["open", "repeat", "escalate", "resolve"]
+ActionKind = Literal["open", "repeat", "quiet_repeat", "escalate", "resolve"]
+REPEAT_EVERY = 12
 
 
 @dataclass
@@ -55,7 +57,9 @@ class IncidentBook:
         if critical and not incident.paged:
             incident.paged, incident.severity = True, "critical"
             return Action("escalate", incident, page=True)
-        return Action("repeat", incident, page=False)
+        if incident.occurrences <= 3 or incident.occurrences % REPEAT_EVERY == 0:
+            return Action("repeat", incident, page=False)
+        return Action("quiet_repeat", incident, page=False)
 
     def observe_recovery(self, recovery: Recovery) -> Action | None:
         incident = self.open.pop(recovery.dedup_key, None)

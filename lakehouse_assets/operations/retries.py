@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from dagster import Backoff, DagsterError, Failure, Jitter, RetryPolicy
+from dagster import Backoff, DagsterError, Failure, Jitter, RetryPolicy, RetryRequested
 
 MAX_RETRIES = 3
 BASE_DELAY_SECONDS = 10
@@ -71,8 +71,8 @@ def fail_fast_unless_transient(fn: Callable[..., Any]) -> Callable[..., Any]:
     def body(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (DagsterError, Failure):
-            raise
+        except (DagsterError, Failure, RetryRequested):
+            raise  # Dagster's own control flow, and explicit retry requests
         except Exception as error:
             if is_transient(error):
                 raise

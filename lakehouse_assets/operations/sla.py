@@ -8,7 +8,8 @@ Two kinds of promise:
   source is not an SLA miss).
 * **deadline** (gold): refreshed every day by ``HH:MM`` UTC. At any instant the table must
   have been updated after the start of the window ending at the most recent deadline
-  (``deadline - lower_bound``), so at 07:00 gold must hold a refresh from the last 24 hours.
+  (``deadline - lower_bound``): by default gold must be refreshed between 00:00 and 07:00 UTC
+  (a refresh after the deadline counts from then on).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class SlaPolicy:
     severity: AssetCheckSeverity
     max_lag: dt.timedelta | None = None
     deadline: dt.time | None = None
-    lower_bound: dt.timedelta = dt.timedelta(hours=24)
+    lower_bound: dt.timedelta = dt.timedelta(hours=24)  # see layer_policies for gold's
 
     def __post_init__(self) -> None:
         if self.kind == "lag" and (self.max_lag is None or self.max_lag <= dt.timedelta(0)):
@@ -80,13 +81,22 @@ def layer_policies(settings: OperationsSettings) -> dict[str, SlaPolicy]:
         "silver": SlaPolicy(
             "silver", "lag", warn, max_lag=dt.timedelta(minutes=settings.silver_sla_minutes)
         ),
-        # Gold feeds the morning's dashboards: a miss there is what pages someone.
-        "gold": SlaPolicy("gold", "deadline", error, deadline=dt.time(hour, minute)),
+        # Gold feeds the morning's dashboards: a miss there is what pages someone. The refresh
+        # must fall between midnight UTC and the deadline (at least an hour), so a job that
+        # finishes 30 minutes late every day misses every day.
+        "gold": SlaPolicy(
+            "gold",
+            "deadline",
+            error,
+            deadline=dt.time(hour, minute),
+            lower_bound=max(dt.timedelta(hours=hour, minutes=minute), dt.timedelta(hours=1)),
+        ),
     }
 
 
 def last_deadline(deadline: dt.time, now: dt.datetime) -> dt.datetime:
     """The most recent instant at or before ``now`` that the daily ``deadline`` (UTC) fell."""
+    now = now.astimezone(dt.UTC)
     today = dt.datetime.combine(now.date(), deadline, tzinfo=dt.UTC)
     return today if today <= now else today - dt.timedelta(days=1)
 
