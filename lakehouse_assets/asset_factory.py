@@ -33,7 +33,7 @@ from lakehouse_assets.partitions import (
     partition_window,
     single_run_backfill,
 )
-from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.resources.keys import LAYERS, step_launcher_key
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -41,11 +41,9 @@ if TYPE_CHECKING:
     from lakehouse_assets.resources import LakehouseStorage
     from lakehouse_assets.storage import DeltaTableStore
 
-# Resources every Spark asset gets. The step launcher is among them so that binding a real
-# launcher (databricks mode) moves the step to a cluster without touching the asset.
-SPARK_ASSET_RESOURCES = frozenset({"spark", "storage", STEP_LAUNCHER_KEY})
-
-LAYERS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
+# Resources every Spark asset gets. Its layer's step launcher is among them so that binding a
+# real launcher (databricks mode) moves the step to a cluster without touching the asset.
+SPARK_ASSET_RESOURCES = frozenset({"spark", "storage"})
 
 
 def spark_asset(
@@ -56,9 +54,14 @@ def spark_asset(
     deps: Sequence[str | AssetDep] = (),
     check_specs: Sequence[AssetCheckSpec] = (),
     partitioned: bool = True,
+    on_cluster: bool = True,
     **kwargs: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """``@asset`` for a Delta table built with Spark in ``layer``."""
+    """``@asset`` for a Delta table built with Spark in ``layer``.
+
+    ``on_cluster=False`` keeps the step on the orchestrator (no step launcher): for the few
+    assets that read the Dagster instance itself, which a remote step cannot see.
+    """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
     options = dict(
@@ -69,7 +72,8 @@ def spark_asset(
         check_specs=list(check_specs),
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run_backfill if partitioned else None,
-        required_resource_keys=set(SPARK_ASSET_RESOURCES),
+        required_resource_keys=set(SPARK_ASSET_RESOURCES)
+        | ({step_launcher_key(layer)} if on_cluster else set()),
         kinds={"spark", "delta"},
         retry_policy=kwargs.pop("retry_policy", TRANSIENT_RETRY_POLICY),
         **kwargs,

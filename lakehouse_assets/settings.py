@@ -89,6 +89,8 @@ class LakehouseSettings:
         auto_restore: Start the sensor that restores a gold table whose blocking check failed.
         operations: SLAs and alerting.
         log_format: ``json`` (one object per line, the default) or ``text``.
+        environ: The ``LAKEHOUSE_*`` variables this was built from (databricks mode forwards
+            them to the remote steps, which rebuild the same Definitions).
     """
 
     env: LakehouseEnv
@@ -100,6 +102,28 @@ class LakehouseSettings:
     auto_restore: bool = False
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     log_format: Literal["json", "text"] = "json"
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    def remote_environment(self) -> dict[str, str]:
+        """What a remote step needs to rebuild these settings: resolved paths, same options.
+
+        Only ``LAKEHOUSE_*`` variables and the workspace host; secrets (Slack, PagerDuty,
+        Databricks credentials) are never forwarded.
+        """
+        forwarded = {k: v for k, v in self.environ.items() if k.startswith("LAKEHOUSE_")}
+        return forwarded | {
+            "LAKEHOUSE_ENV": self.env,
+            "LAKEHOUSE_ROOT": self.root,
+            "LAKEHOUSE_LANDING_ROOT": self.landing_root,
+            "LAKEHOUSE_CHECKPOINT_ROOT": self.checkpoint_root,
+            "LAKEHOUSE_CATALOG": self.catalog,
+            "LAKEHOUSE_LOG_FORMAT": self.log_format,
+            **(
+                {"DATABRICKS_HOST": self.environ["DATABRICKS_HOST"]}
+                if self.environ.get("DATABRICKS_HOST")
+                else {}
+            ),
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LakehouseSettings:
@@ -125,6 +149,11 @@ class LakehouseSettings:
             auto_restore=_flag(environ, "LAKEHOUSE_AUTO_RESTORE"),
             operations=OperationsSettings.from_env(environ),
             log_format=_log_format(environ),
+            environ={
+                k: v
+                for k, v in environ.items()
+                if k.startswith("LAKEHOUSE_") or k in {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID"}
+            },
         )
 
 

@@ -10,7 +10,7 @@ import sys
 from dagster import AssetKey
 
 from lakehouse_assets.definitions import build_definitions
-from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.resources import step_launcher_key
 from lakehouse_assets.settings import LakehouseSettings
 
 from .lakehouse import SLICE
@@ -86,7 +86,8 @@ def test_assets_read_left_to_right_by_layer_and_declare_the_step_launcher():
     assert graph.get(AssetKey("data_dictionary")).group_name == "monitoring"
     for key in SLICE:
         assets_def = repo.assets_defs_by_key[AssetKey(key)]
-        assert STEP_LAUNCHER_KEY in assets_def.required_resource_keys
+        layer = assets_def.group_names_by_key[AssetKey(key)]
+        assert step_launcher_key(layer) in assets_def.required_resource_keys
         assert assets_def.backfill_policy is not None
         assert assets_def.backfill_policy.max_partitions_per_run is None  # single run
 

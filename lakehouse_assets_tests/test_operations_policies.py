@@ -35,7 +35,7 @@ from lakehouse_assets.operations.incidents import IncidentBook
 from lakehouse_assets.operations.json_logs import JsonLogFormatter
 from lakehouse_assets.operations.retries import MAX_RETRIES, is_transient
 from lakehouse_assets.operations.sla import evaluate_sla, last_deadline, layer_policies
-from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.resources import step_launcher_key
 from lakehouse_assets.settings import LakehouseSettings, OperationsSettings, SettingsError
 from lakehouse_assets.table_assets import TABLE_ASSETS
 
@@ -213,7 +213,7 @@ def _attempts_of(error: Exception) -> tuple[int, bool]:
     none = ResourceDefinition.none_resource()
     result = materialize(
         [flaky_table],
-        resources={"spark": none, "storage": none, STEP_LAUNCHER_KEY: none},
+        resources={"spark": none, "storage": none, step_launcher_key("bronze"): none},
         instance=instance,
         raise_on_error=False,
     )

@@ -6,7 +6,7 @@ from pydantic import Field
 from lakehouse_assets.bronze.batch import bronze_rows, current_schema
 from lakehouse_assets.bronze.dead_letter import ReplayOptions, replay_dead_letters
 from lakehouse_assets.bronze.sources import ALL_SOURCES, SOURCES_BY_NAME
-from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.resources.keys import step_launcher_key
 
 
 class ReplayConfig(Config):
@@ -19,7 +19,7 @@ class ReplayConfig(Config):
     throttle_seconds: float = Field(default=0.0, description="Pause between chunks.")
 
 
-@op(required_resource_keys={"spark", "storage", STEP_LAUNCHER_KEY})
+@op(required_resource_keys={"spark", "storage", step_launcher_key("bronze")})
 def replay_dead_letters_op(context: OpExecutionContext, config: ReplayConfig) -> dict:
     """Re-parse pending dead letters with the current schema; move the ones that parse."""
     if config.source is not None and config.source not in SOURCES_BY_NAME:

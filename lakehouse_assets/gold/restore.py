@@ -20,7 +20,7 @@ from dagster import (
 
 from lakehouse_assets.catalog import ALL_TABLES
 from lakehouse_assets.gold.versions import RestoreError, last_good_version, restore_table_version
-from lakehouse_assets.resources import STEP_LAUNCHER_KEY
+from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.storage import TableSpec
 
 GOLD_TABLES = {spec.name: spec for spec in ALL_TABLES if spec.layer == "gold"}
@@ -42,7 +42,7 @@ class RestoreConfig(Config):
     version: int | None = None
 
 
-@op(required_resource_keys={"spark", "storage", STEP_LAUNCHER_KEY})
+@op(required_resource_keys={"spark", "storage", step_launcher_key("gold")})
 def restore_table_op(context: OpExecutionContext, config: RestoreConfig) -> dict:
     """Restore one table with Delta RESTORE and report what changed."""
     spec = table_by_name(config.table)

@@ -87,6 +87,7 @@ class PipelineRunsConfig(Config):
     layer="monitoring",
     description=PIPELINE_RUNS.comment,
     partitioned=False,
+    on_cluster=False,
 )
 def pipeline_runs(context: AssetExecutionContext, config: PipelineRunsConfig) -> MaterializeResult:
     step = spark_step(context)

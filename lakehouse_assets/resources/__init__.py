@@ -1,7 +1,7 @@
 """Resources, chosen per environment (``LAKEHOUSE_ENV``) when the Definitions are built.
 
 This is the only place that knows about environments: asset bodies receive ``spark``,
-``storage`` and the step-launcher key and never ask where they run.
+``storage`` and their layer's step launcher and never ask where they run.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from dagster import EnvVar, ResourceDefinition
 
+from lakehouse_assets.resources.keys import LAYERS, step_launcher_key
 from lakehouse_assets.resources.spark import (
     DatabricksSparkResource,
     LocalSparkResource,
@@ -18,16 +19,14 @@ from lakehouse_assets.resources.spark import (
 from lakehouse_assets.resources.storage import LakehouseStorage
 from lakehouse_assets.settings import LakehouseSettings, OperationsSettings
 
-# Every Spark asset requires this key. Locally it is bound to a no-op resource; in databricks
-# mode to dagster-databricks' step launcher, which ships the step to a cluster. Assets do not
-# change when the launcher is plugged in.
-STEP_LAUNCHER_KEY = "pyspark_step_launcher"
-
+# Every Spark asset requires its layer's launcher key. Locally each is bound to a no-op
+# resource; in databricks mode to dagster-databricks' step launcher, which ships the step to a
+# job cluster. Assets do not change when the launcher is plugged in.
 __all__ = [
-    "STEP_LAUNCHER_KEY",
     "LakehouseStorage",
     "SparkResource",
     "build_resources",
+    "step_launcher_key",
 ]
 
 
@@ -68,16 +67,24 @@ def _local_resources(settings: LakehouseSettings) -> dict[str, Any]:
             landing_root=settings.landing_root,
             checkpoint_root=settings.checkpoint_root,
         ),
-        STEP_LAUNCHER_KEY: ResourceDefinition.none_resource(
+    } | {
+        step_launcher_key(layer): ResourceDefinition.none_resource(
             description="Local runs execute Spark steps in-process; no launcher."
-        ),
+        )
+        for layer in LAYERS
     }
 
 
 def _databricks_resources(settings: LakehouseSettings) -> dict[str, Any]:
-    # The Databricks step launcher itself is wired in by the Databricks execution issue; until
-    # then databricks mode addresses Unity Catalog tables from a cluster-side session.
-    return {
+    # Imported here: dagster-databricks (and the Databricks SDK) only load in databricks mode.
+    from lakehouse_assets.resources.databricks import DatabricksSettings, step_launchers
+
+    launchers = step_launchers(
+        DatabricksSettings.from_env(settings.environ),
+        environment=settings.catalog,
+        remote_env=settings.remote_environment(),
+    )
+    return launchers | {
         "spark": DatabricksSparkResource(),
         "storage": LakehouseStorage(
             table_storage="unity_catalog",
@@ -85,8 +92,5 @@ def _databricks_resources(settings: LakehouseSettings) -> dict[str, Any]:
             catalog=settings.catalog,
             landing_root=settings.landing_root,
             checkpoint_root=settings.checkpoint_root,
-        ),
-        STEP_LAUNCHER_KEY: ResourceDefinition.none_resource(
-            description="Placeholder until the Databricks step launcher is configured."
         ),
     }

@@ -143,12 +143,23 @@ class LocalSparkResource(SparkResource):
 
 
 class DatabricksSparkResource(SparkResource):
-    """The session of the Databricks cluster the step launcher runs the asset on."""
+    """On a cluster (a step-launched asset): the cluster's session. On the orchestrator (the
+    few steps that read the Dagster instance): a Databricks Connect session, if installed."""
 
     def get_session(self) -> SparkSession:
-        from pyspark.sql import SparkSession
+        if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+            from pyspark.sql import SparkSession
 
-        return SparkSession.builder.getOrCreate()
+            return SparkSession.builder.getOrCreate()
+        try:
+            from databricks.connect import DatabricksSession
+        except ImportError:
+            raise RuntimeError(
+                "This step runs on the orchestrator, not through the step launcher, and needs "
+                "a Spark session on Databricks: install databricks-connect (matching the "
+                "clusters' runtime) where the Dagster code location runs."
+            ) from None
+        return DatabricksSession.builder.getOrCreate()
 
 
 def start_local_session(conf: Mapping[str, str]) -> SparkSession:

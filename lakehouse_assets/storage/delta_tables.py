@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.storage.ddl import create_table_sql
 from lakehouse_assets.storage.locators import TableLocator, check_identifier
 
 if TYPE_CHECKING:
@@ -175,20 +176,39 @@ class DeltaTableStore:
             return False
         from delta.tables import DeltaTable
 
-        builder = DeltaTable.createIfNotExists(self.spark)
         ident = self.identifier(spec)
-        builder = builder.location(ident) if self.locator.by_path else builder.tableName(ident)
-        builder = builder.addColumns(schema)
+        properties = {**DEFAULT_TABLE_PROPERTIES, **dict(spec.properties)}
+        if not self.locator.by_path:
+            self._create_catalog_table(spec, ident, schema, properties)
+            return True
+        builder = DeltaTable.createIfNotExists(self.spark).location(ident).addColumns(schema)
         if spec.partition_by:
             builder = builder.partitionedBy(*spec.partition_by)
         if spec.cluster_by:
             builder = builder.clusterBy(*spec.cluster_by)
         if spec.comment:
             builder = builder.comment(spec.comment)
-        for key, value in {**DEFAULT_TABLE_PROPERTIES, **dict(spec.properties)}.items():
+        for key, value in properties.items():
             builder = builder.property(key, value)
         builder.execute()
         return True
+
+    def _create_catalog_table(
+        self, spec: TableSpec, ident: str, schema: StructType, properties: Mapping[str, str]
+    ) -> None:
+        # <catalog>.<layer> is the Unity Catalog schema; the principal needs CREATE SCHEMA on
+        # its catalog (see docs/deploy.md). Names are validated identifiers.
+        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {ident.rsplit('.', 1)[0]}")
+        self.spark.sql(
+            create_table_sql(
+                ident,
+                schema,
+                partition_by=spec.partition_by,
+                cluster_by=spec.cluster_by,
+                comment=spec.comment,
+                properties=properties,
+            )
+        )
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -375,12 +395,23 @@ class DeltaTableStore:
         return f"({condition}) AND ({target_filter})" if target_filter else condition
 
     def _save(self, spec: TableSpec, df: DataFrame, *, mode: str, options: dict[str, str]) -> None:
-        writer = df.write.format("delta").mode(mode).options(**options)
         ident = self.identifier(spec)
         if self.locator.by_path:
-            writer.save(ident)
+            df.write.format("delta").mode(mode).options(**options).save(ident)
+            return
+        # Catalog tables take the DataFrameWriterV2: the v1 saveAsTable overwrite replaces the
+        # table through a nested plan that drops the DataFrame's observed metrics (the quality
+        # counts), and v2 expresses replaceWhere as an overwrite predicate.
+        from pyspark.sql import functions as F
+
+        predicate = options.get("replaceWhere")
+        writer = df.writeTo(ident).options(
+            **{k: v for k, v in options.items() if k != "replaceWhere"}
+        )
+        if mode == "append":
+            writer.append()
         else:
-            writer.saveAsTable(ident)
+            writer.overwrite(F.expr(predicate) if predicate else F.lit(True))
 
     def _result_since(self, spec: TableSpec, before: int | None = None) -> WriteResult:
         """Describe the write just made; with ``before``, report a skip if none was committed.

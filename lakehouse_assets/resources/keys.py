@@ -1,0 +1,15 @@
+"""Resource keys shared by assets and the resource builders."""
+
+from __future__ import annotations
+
+# Layers, in lineage order; each is a Dagster group and has its own step launcher.
+LAYERS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
+
+
+def step_launcher_key(layer: str) -> str:
+    """The step-launcher resource of ``layer``'s Spark steps.
+
+    One key per layer, so databricks mode can give each layer its own job cluster (small for
+    bronze, bigger for gold). Locally every key is bound to a no-op resource.
+    """
+    return f"{layer}_step_launcher"
