@@ -86,6 +86,8 @@ class LakehouseSettings:
         checkpoint_root: Where streaming checkpoints live.
         catalog: Unity Catalog catalog name used in ``databricks`` mode.
         sensor_interval_seconds: How often the file-arrival sensors look for new files.
+        spark_master: Local mode's Spark master: ``local[*]``, a standalone cluster
+            (``spark://host:7077``) or ``local-cluster[workers,cores,memory]``.
         auto_restore: Start the sensor that restores a gold table whose blocking check failed.
         operations: SLAs and alerting.
         log_format: ``json`` (one object per line, the default) or ``text``.
@@ -99,6 +101,7 @@ class LakehouseSettings:
     checkpoint_root: str
     catalog: str
     sensor_interval_seconds: int = 60
+    spark_master: str = "local[*]"
     auto_restore: bool = False
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     log_format: Literal["json", "text"] = "json"
@@ -143,6 +146,7 @@ class LakehouseSettings:
             landing_root=_absolute(landing),
             checkpoint_root=_absolute(checkpoints),
             catalog=environ.get("LAKEHOUSE_CATALOG", "dev"),
+            spark_master=environ.get("LAKEHOUSE_SPARK_MASTER") or "local[*]",
             sensor_interval_seconds=_positive_int(
                 environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=60
             ),

@@ -9,6 +9,7 @@ metastore, where each step runs as a ``spark_python_task`` in its own process.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -246,3 +247,41 @@ def _wait_for_running_run(workspace, before, worker):
             return running[0]
         time.sleep(0.2)
     raise AssertionError("no Databricks run started")
+
+
+@pytest.mark.slow
+def test_a_multi_process_spark_cluster_gives_the_same_tables_as_local_mode(
+    spark, landing, tmp_path
+):
+    """The slice on ``local-cluster`` (a master, a worker and two executor JVMs) vs local[2]."""
+    from lakehouse_assets.catalog import ALL_TABLES
+
+    cluster_root = tmp_path / "cluster"
+    env = {
+        **os.environ,
+        "LAKEHOUSE_ENV": "local",
+        "LAKEHOUSE_ROOT": str(cluster_root),
+        "LAKEHOUSE_LANDING_ROOT": str(landing),
+        "LAKEHOUSE_SPARK_MASTER": "local-cluster[2,1,1024]",
+        "LAKEHOUSE_LOG_FORMAT": "text",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "lakehouse_assets_tests.slice_run", DAY.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["master"].startswith("local-cluster") and report["executors"] == 2
+
+    local = settings_for(tmp_path / "local", landing)
+    assert materialize_day(local, DAY, selection=SLICE).success
+    local_store = DeltaTableStore(spark, PathLocator(local.root))
+    cluster_store = DeltaTableStore(spark, PathLocator(str(cluster_root)))
+    written = [s for s in ALL_TABLES if s.layer != "monitoring" and local_store.exists(s)]
+    assert len(written) >= len(SLICE)
+    for spec in written:
+        assert _contents(cluster_store, spec) == _contents(local_store, spec), spec.name

@@ -59,7 +59,9 @@ def alerting_resources(settings: OperationsSettings) -> dict[str, Any]:
 
 def _local_resources(settings: LakehouseSettings) -> dict[str, Any]:
     return {
-        "spark": LocalSparkResource(warehouse_dir=f"{settings.root}/_spark_warehouse"),
+        "spark": LocalSparkResource(
+            master=settings.spark_master, warehouse_dir=f"{settings.root}/_spark_warehouse"
+        ),
         "storage": LakehouseStorage(
             table_storage="path",
             root=settings.root,
