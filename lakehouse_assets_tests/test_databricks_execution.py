@@ -133,7 +133,7 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
         if r.path.startswith("/api/")
     )
     assert {r.status for r in submits} == {200}
-    # Viewer grants on every run's job and cluster.
+    # LAKEHOUSE_DATABRICKS_VIEWER_GROUP: the launcher granted the viewers access to the runs.
     assert workspace.calls("/permissions/jobs/" + str(_job_id(workspace, submits[0])))
 
     # Events and metadata streamed back from the remote steps into the local instance.
