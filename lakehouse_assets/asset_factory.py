@@ -46,6 +46,33 @@ if TYPE_CHECKING:
 SPARK_ASSET_RESOURCES = frozenset({"spark", "storage"})
 
 
+def layer_asset(
+    *,
+    layer: str,
+    partitioned: bool = True,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """``@asset`` in ``layer``'s group, daily-partitioned with single-run backfills, retried
+    only on transient errors. The shape every table asset shares, Spark or not."""
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+    options = dict(
+        group_name=layer,
+        partitions_def=daily_partitions if partitioned else None,
+        backfill_policy=single_run_backfill if partitioned else None,
+        retry_policy=options.pop("retry_policy", TRANSIENT_RETRY_POLICY),
+        **options,
+    )
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        # backfill_policy is marked beta; single-run backfills are a deliberate dependency.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BetaWarning)
+            return asset(**options)(fail_fast_unless_transient(fn))
+
+    return decorate
+
+
 def spark_asset(
     *,
     name: str,
@@ -62,30 +89,43 @@ def spark_asset(
     ``on_cluster=False`` keeps the step on the orchestrator (no step launcher): for the few
     assets that read the Dagster instance itself, which a remote step cannot see.
     """
-    if layer not in LAYERS:
-        raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
-    options = dict(
+    return layer_asset(
+        layer=layer,
+        partitioned=partitioned,
         name=name,
-        group_name=layer,
         description=description,
         deps=list(deps),
         check_specs=list(check_specs),
-        partitions_def=daily_partitions if partitioned else None,
-        backfill_policy=single_run_backfill if partitioned else None,
         required_resource_keys=set(SPARK_ASSET_RESOURCES)
         | ({step_launcher_key(layer)} if on_cluster else set()),
         kinds={"spark", "delta"},
-        retry_policy=kwargs.pop("retry_policy", TRANSIENT_RETRY_POLICY),
         **kwargs,
     )
 
-    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
-        # backfill_policy is marked beta; single-run backfills are a deliberate dependency.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BetaWarning)
-            return asset(**options)(fail_fast_unless_transient(fn))
 
-    return decorate
+def python_asset(
+    *,
+    name: str,
+    layer: str,
+    description: str,
+    required_resource_keys: set[str],
+    deps: Sequence[str | AssetDep] = (),
+    kinds: set[str] | None = None,
+    **kwargs: Any,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """``@asset`` for a table built without Spark (pandas / delta-rs) in ``layer``.
+
+    No Spark session and no step launcher: the step runs where Dagster runs.
+    """
+    return layer_asset(
+        layer=layer,
+        name=name,
+        description=description,
+        deps=list(deps),
+        required_resource_keys=required_resource_keys,
+        kinds=kinds or {"python", "delta"},
+        **kwargs,
+    )
 
 
 @dataclass(frozen=True)

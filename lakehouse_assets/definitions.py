@@ -27,7 +27,7 @@ from lakehouse_assets.operations.json_logs import json_logger
 from lakehouse_assets.operations.policies import apply_operational_policies
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
-from lakehouse_assets.table_assets import TABLE_ASSETS
+from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, DOWNSTREAM_CHECKS, TABLE_ASSETS
 
 
 def build_sensors(settings: LakehouseSettings, assets: list) -> list:
@@ -55,10 +55,12 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
     executor = in_process_executor if settings.env == "local" else multiprocess_executor
     jobs_and_schedules = build_jobs(settings.log_format)
-    assets = apply_operational_policies([*TABLE_ASSETS, *monitoring_assets], settings.operations)
+    assets = apply_operational_policies(
+        [*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets], settings.operations
+    )
     return Definitions(
         assets=assets,
-        asset_checks=[build_freshness_checks(TABLE_ASSETS, settings)],
+        asset_checks=[build_freshness_checks(TABLE_ASSETS, settings), *DOWNSTREAM_CHECKS],
         jobs=[*jobs_and_schedules.jobs, restore_table],
         schedules=jobs_and_schedules.schedules,
         sensors=build_sensors(settings, assets),

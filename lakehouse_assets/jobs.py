@@ -23,6 +23,7 @@ from lakehouse_assets.operations.freshness_checks import (
     freshness_check_keys,
 )
 from lakehouse_assets.partitions import daily_partitions
+from lakehouse_assets.resources.keys import LAYERS
 from lakehouse_assets.table_assets import TABLE_ASSETS
 
 INGEST_BRONZE_JOB_NAME = "ingest_bronze_job"
@@ -50,12 +51,15 @@ def build_jobs(log_format: str = "json") -> JobsAndSchedules:
     lakehouse_daily_job = define_asset_job(
         name="lakehouse_daily_job",
         # pipeline_runs is unpartitioned (it reads run history, not order dates): own schedule.
-        selection=AssetSelection.groups("bronze", "silver", "gold", "monitoring")
+        selection=AssetSelection.groups(*LAYERS)
         - AssetSelection.assets("pipeline_runs")
         - freshness_checks,
         partitions_def=daily_partitions,
         config=logging_config,
-        description="Bronze -> silver -> gold for one order date (or a range, as one run).",
+        description=(
+            "Bronze -> silver -> gold -> features and the document index for one date (or a "
+            "range, as one run)."
+        ),
     )
     ingest_bronze_job = define_asset_job(
         name=INGEST_BRONZE_JOB_NAME,

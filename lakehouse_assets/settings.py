@@ -18,6 +18,8 @@ LakehouseEnv = Literal["local", "databricks"]
 SUPPORTED_ENVS: tuple[LakehouseEnv, ...] = ("local", "databricks")
 
 DEFAULT_ROOT = ".lakehouse"
+# The project's own docs/ (a source checkout): the knowledge base's documents.
+DEFAULT_DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
 DEFAULT_UI_URL = "http://localhost:3000"
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
 DEFAULT_PAGERDUTY_BASE_URL = "https://events.pagerduty.com"
@@ -76,6 +78,39 @@ class OperationsSettings:
 
 
 @dataclass(frozen=True)
+class KnowledgeBaseSettings:
+    """Where the knowledge base (documents, embeddings, vector index) reads and writes.
+
+    Attributes:
+        tables_root: Root of its Delta tables (``<root>/vector_index/...``); a cloud URI in
+            databricks mode (the external location of the ``vector_index`` schema).
+        docs_dir: The docs folder the documents are built from.
+        dim_product_uri: Delta location of ``gold.dim_product`` ('' = under the lakehouse root).
+        index_root: Folder of the local ANN index builds.
+        vector_search_endpoint: Databricks Vector Search endpoint (databricks mode).
+    """
+
+    tables_root: str
+    docs_dir: str
+    dim_product_uri: str
+    index_root: str
+    vector_search_endpoint: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], root: str) -> KnowledgeBaseSettings:
+        tables_root = environ.get("LAKEHOUSE_KNOWLEDGE_BASE_ROOT") or root
+        return cls(
+            tables_root=tables_root,
+            docs_dir=_absolute(environ.get("LAKEHOUSE_DOCS_DIR") or str(DEFAULT_DOCS_DIR)),
+            dim_product_uri=environ.get("LAKEHOUSE_DIM_PRODUCT_URI", ""),
+            index_root=environ.get("LAKEHOUSE_VECTOR_INDEX_DIR")
+            or f"{root}/vector_index/_index/document_embeddings",
+            vector_search_endpoint=environ.get("LAKEHOUSE_VECTOR_SEARCH_ENDPOINT")
+            or "lakehouse-knowledge-base",
+        )
+
+
+@dataclass(frozen=True)
 class LakehouseSettings:
     """Where the lakehouse lives and which runtime executes it.
 
@@ -106,6 +141,11 @@ class LakehouseSettings:
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     log_format: Literal["json", "text"] = "json"
     environ: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def knowledge_base(self) -> KnowledgeBaseSettings:
+        """The knowledge base's locations (derived from the root unless overridden)."""
+        return KnowledgeBaseSettings.from_env(self.environ, self.root)
 
     def remote_environment(self) -> dict[str, str]:
         """What a remote step needs to rebuild these settings: resolved paths, same options.

@@ -53,6 +53,14 @@ def customer_event(op: str, seq: int, day: dt.date, key: int, segment: str) -> d
     }
 
 
+def segment_change(tpch_dir, customer: int) -> tuple[str, str]:
+    """``customer``'s TPC-H segment and another valid segment to move it to."""
+    original = duckdb.sql(
+        f"SELECT c_mktsegment FROM '{tpch_dir}/customer.parquet' WHERE c_custkey = {customer}"
+    ).fetchall()[0][0]
+    return original, "HOUSEHOLD" if original != "HOUSEHOLD" else "MACHINERY"
+
+
 def land_orders(landing, day: dt.date, orders: list[tuple[int, int]]) -> None:
     """Orders ``(order_key, customer_key)`` with one line each, as ``day``'s extract."""
     when = day.isoformat()
@@ -80,10 +88,7 @@ def star(spark, tpch_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("gold_star")
     landing = root / "landing"
     land_tpch(tpch_dir, landing, DAY1, DAY1)
-    original = duckdb.sql(
-        f"SELECT c_mktsegment FROM '{tpch_dir}/customer.parquet' WHERE c_custkey = {MOVING}"
-    ).fetchall()[0][0]
-    moved_to = "HOUSEHOLD" if original != "HOUSEHOLD" else "MACHINERY"
+    original, moved_to = segment_change(tpch_dir, MOVING)
     # The customer change feed is a daily extract: a quiet day still lands an (empty) file.
     land(landing, "customer_events", DAY2.isoformat(), "events.jsonl", "")
     moves = jsonl(customer_event("u", 10_000, DAY3, MOVING, moved_to))

@@ -25,7 +25,7 @@ from lakehouse_assets.monitoring.tables import DATA_DICTIONARY, PIPELINE_RUNS
 from lakehouse_assets.operations.alert_router import op_asset_names
 from lakehouse_assets.operations.run_history import pipeline_run_rows
 from lakehouse_assets.storage.metadata import materialization_metadata
-from lakehouse_assets.table_assets import TABLE_ASSETS
+from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, TABLE_ASSETS
 
 
 def undocumented_gold_columns(tables: list[DictionaryTable]) -> list[str]:
@@ -44,7 +44,7 @@ def undocumented_gold_columns(tables: list[DictionaryTable]) -> list[str]:
     name="data_dictionary",
     layer="monitoring",
     description="monitoring.data_dictionary: every table and column with type and comment.",
-    deps=[key for a in TABLE_ASSETS for key in a.keys],
+    deps=[key for a in [*TABLE_ASSETS, *DOWNSTREAM_ASSETS] for key in a.keys],
     check_specs=[
         AssetCheckSpec(
             "gold_tables_documented",

@@ -36,7 +36,34 @@ def build_resources(settings: LakehouseSettings) -> dict[str, Any]:
         resources = _databricks_resources(settings)
     else:
         resources = _local_resources(settings)
-    return resources | alerting_resources(settings.operations)
+    return resources | alerting_resources(settings.operations) | knowledge_base_resources(settings)
+
+
+def knowledge_base_resources(settings: LakehouseSettings) -> dict[str, Any]:
+    """The knowledge base's tables (delta-rs) and its vector index, per environment."""
+    from lakehouse_assets.gold.tables import DIM_PRODUCT
+    from lakehouse_assets.resources.knowledge_base import (
+        DatabricksVectorSearch,
+        KnowledgeBase,
+        LocalVectorIndex,
+    )
+    from lakehouse_assets.vector_index.tables import table_uri
+
+    kb = settings.knowledge_base
+    resources: dict[str, Any] = {
+        "knowledge_base": KnowledgeBase(
+            root=kb.tables_root,
+            docs_dir=kb.docs_dir,
+            dim_product_uri=kb.dim_product_uri or table_uri(settings.root, DIM_PRODUCT),
+        )
+    }
+    if settings.env == "databricks":
+        resources["vector_search"] = DatabricksVectorSearch(
+            endpoint_name=kb.vector_search_endpoint, catalog=settings.catalog
+        )
+    else:
+        resources["vector_search"] = LocalVectorIndex(index_root=kb.index_root)
+    return resources
 
 
 def alerting_resources(settings: OperationsSettings) -> dict[str, Any]:

@@ -1,0 +1,184 @@
+"""Feature assets: daily customer feature snapshots and their drift report."""
+
+import datetime as dt
+
+import numpy as np
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+)
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse_assets.asset_factory import spark_asset, spark_step
+from lakehouse_assets.features.customer_features import (
+    NUMERIC_FEATURES,
+    build_customer_features,
+)
+from lakehouse_assets.features.drift import PSI_ALERT_THRESHOLD, FeatureDrift, measure_drift
+from lakehouse_assets.features.tables import CUSTOMER_FEATURES, FEATURE_DRIFT
+from lakehouse_assets.gold import tables as gold
+from lakehouse_assets.storage import DeltaTableStore
+from lakehouse_assets.table_checks import unique_key_check
+from lakehouse_assets.windowed import overwrite_window_and_check
+
+POINT_IN_TIME_CHECK = "customer_features_point_in_time"
+DRIFT_CHECK = "feature_drift_psi"
+
+
+def point_in_time_check(written: DataFrame) -> AssetCheckResult:
+    """No snapshot row knows about anything after its as-of date, and counts nest."""
+    stats = written.agg(
+        F.count(F.when(F.col("last_purchase_date") > F.col("as_of_date"), 1)).alias("future"),
+        F.count(
+            F.when(
+                (F.col("orders_last_30_days") > F.col("orders_last_90_days"))
+                | (F.col("orders_last_90_days") > F.col("total_orders")),
+                1,
+            )
+        ).alias("inconsistent"),
+    ).first()
+    problems = {
+        "rows_with_purchases_after_as_of_date": int(stats["future"]),
+        "rows_with_recent_orders_exceeding_totals": int(stats["inconsistent"]),
+    }
+    return AssetCheckResult(
+        check_name=POINT_IN_TIME_CHECK,
+        passed=not any(problems.values()),
+        severity=AssetCheckSeverity.ERROR,
+        metadata=problems,
+    )
+
+
+@spark_asset(
+    name="customer_features",
+    layer="features",
+    description=(
+        "Daily point-in-time customer features (partition = as-of date): orders, lifetime and "
+        "average value, recency, recent order counts, segment and nation as of that day."
+    ),
+    deps=["fact_orders", "dim_customer", "dim_geography"],
+    check_specs=[
+        AssetCheckSpec(
+            "customer_features_grain_unique",
+            asset="customer_features",
+            blocking=True,
+            description="One row per (as_of_date, customer_id).",
+        ),
+        AssetCheckSpec(
+            POINT_IN_TIME_CHECK,
+            asset="customer_features",
+            blocking=True,
+            description="No row sees an order after its as-of date; recent counts nest.",
+        ),
+    ],
+)
+def customer_features(context: AssetExecutionContext) -> MaterializeResult:
+    step = spark_step(context)
+    store, window = step.store, step.window
+    assert window is not None, "customer_features is daily-partitioned"
+    # Lifetime features need every order up to the window's end, not only the window's days.
+    orders = store.read(gold.FACT_ORDERS, where=f"order_date <= DATE'{window.last.isoformat()}'")
+    rows = build_customer_features(
+        orders, store.read(gold.DIM_CUSTOMER), store.read(gold.DIM_GEOGRAPHY), window
+    )
+
+    def checks(written: DataFrame) -> list[AssetCheckResult]:
+        return [
+            unique_key_check(
+                "customer_features_grain_unique", written, ["as_of_date", "customer_id"]
+            ),
+            point_in_time_check(written),
+        ]
+
+    return overwrite_window_and_check(store, CUSTOMER_FEATURES, rows, window, "as_of_date", checks)
+
+
+def previous_snapshot_date(store: DeltaTableStore, day: dt.date) -> dt.date | None:
+    """The latest customer_features snapshot before ``day`` (None for the first)."""
+    row = (
+        store.read(CUSTOMER_FEATURES, where=f"as_of_date < DATE'{day.isoformat()}'")
+        .agg(F.max("as_of_date").alias("day"))
+        .first()
+    )
+    return row["day"] if row else None
+
+
+def snapshot_columns(store: DeltaTableStore, day: dt.date) -> dict[str, np.ndarray]:
+    """The numeric feature columns of one snapshot (NULL as NaN)."""
+    snapshot = store.read(CUSTOMER_FEATURES, where=f"as_of_date = DATE'{day.isoformat()}'")
+    frame = snapshot.select(*[F.col(c).cast("double") for c in NUMERIC_FEATURES]).toPandas()
+    return {c: frame[c].to_numpy(dtype=float, na_value=np.nan) for c in NUMERIC_FEATURES}
+
+
+def drift_rows(store: DeltaTableStore, day: dt.date) -> list[tuple[dt.date, dt.date, FeatureDrift]]:
+    """``day``'s drift against its previous snapshot (nothing for the first snapshot)."""
+    reference_day = previous_snapshot_date(store, day)
+    if reference_day is None:
+        return []
+    drifts = measure_drift(
+        snapshot_columns(store, reference_day), snapshot_columns(store, day), NUMERIC_FEATURES
+    )
+    return [(day, reference_day, drift) for drift in drifts]
+
+
+DRIFT_SCHEMA = (
+    "as_of_date date, reference_date date, feature_name string, reference_rows bigint, "
+    "current_rows bigint, reference_mean double, reference_std double, current_mean double, "
+    "current_std double, psi double, alert_threshold double, is_drifting boolean"
+)
+
+
+def drift_check(written: DataFrame) -> AssetCheckResult:
+    """WARN when any feature's PSI is above the threshold (a shift worth a look, not a stop)."""
+    drifting = written.where("is_drifting").orderBy(F.col("psi").desc()).collect()
+    return AssetCheckResult(
+        check_name=DRIFT_CHECK,
+        passed=not drifting,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "alert_threshold": PSI_ALERT_THRESHOLD,
+            "features_compared": written.count(),
+            "drifting": [
+                f"{r['as_of_date']} {r['feature_name']}: PSI {r['psi']:.3f}" for r in drifting
+            ],
+            "max_psi": float(written.agg(F.max("psi")).first()[0] or 0.0),
+        },
+    )
+
+
+@spark_asset(
+    name="feature_drift",
+    layer="features",
+    description=(
+        "monitoring.feature_drift: per snapshot and numeric feature, mean, std and PSI against "
+        "the previous snapshot."
+    ),
+    deps=["customer_features"],
+    check_specs=[
+        AssetCheckSpec(
+            DRIFT_CHECK,
+            asset="feature_drift",
+            description=f"Warns when a feature's PSI exceeds {PSI_ALERT_THRESHOLD}.",
+        )
+    ],
+)
+def feature_drift(context: AssetExecutionContext) -> MaterializeResult:
+    step = spark_step(context)
+    store, window = step.store, step.window
+    assert window is not None, "feature_drift is daily-partitioned"
+    rows = [
+        (as_of, reference_day, *drift.as_row().values())
+        for day in window.days()
+        for as_of, reference_day, drift in drift_rows(store, day)
+    ]
+    frame = step.session.createDataFrame(rows, DRIFT_SCHEMA)
+    return overwrite_window_and_check(
+        store, FEATURE_DRIFT, frame, window, "as_of_date", lambda w: [drift_check(w)]
+    )
+
+
+feature_assets = [customer_features, feature_drift]
