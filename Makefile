@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev bench bench-silver bench-gold clean
+.PHONY: install demo test lint dev bench bench-silver bench-gold bench-vector clean
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,9 @@ bench-silver: install
 
 bench-gold: install
 	$(BIN)/python bench/gold_build.py --scale-factor 1
+
+bench-vector: install
+	$(BIN)/python bench/vector_search.py --json-out bench/results/vector_search.json
 
 clean:
 	rm -rf .lakehouse $(DAGSTER_HOME)

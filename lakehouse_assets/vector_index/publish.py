@@ -11,6 +11,7 @@ from lakehouse_assets.vector_index.ann import (
     EXPANSION_ADD,
     EXPANSION_SEARCH,
     METRIC,
+    STORAGE_DTYPE,
     IndexManifest,
     build_index,
     library_version,
@@ -47,6 +48,7 @@ def publish_local_index(index_root: Path, embeddings_uri: str, model: str) -> di
         library=library_version(),
         params={
             "metric": METRIC,
+            "dtype": STORAGE_DTYPE,
             "connectivity": CONNECTIVITY,
             "expansion_add": EXPANSION_ADD,
             "expansion_search": EXPANSION_SEARCH,
