@@ -26,24 +26,12 @@ from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.operations.freshness_checks import freshness_check_keys
 from lakehouse_assets.settings import LakehouseSettings
 from lakehouse_assets.table_assets import TABLE_ASSETS
+from lakehouse_assets_tests.lakehouse import ORDER_FACT_PATH
 
 SLICE_JOB = "databricks_slice"
 # Bronze -> silver -> gold: the order fact and everything it is built from, so every layer and
 # every launcher hop is exercised, and gold reads what silver wrote on the cluster.
-SLICE = [
-    "bronze_orders",
-    "bronze_lineitem",
-    "bronze_customer_events",
-    "bronze_nation",
-    "bronze_region",
-    "silver_orders",
-    "silver_line_items",
-    "silver_customers",
-    "dim_date",
-    "dim_geography",
-    "dim_customer",
-    "fact_orders",
-]
+SLICE = ORDER_FACT_PATH
 
 
 def asset_job(name: str, assets: list[str]) -> JobDefinition:

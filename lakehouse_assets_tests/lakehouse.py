@@ -28,6 +28,22 @@ TABLE_ASSET_NAMES = [key.to_user_string() for a in TABLE_ASSETS for key in a.key
 # Groups that whole-history builds leave out (tested on their own, on a few days).
 DOWNSTREAM_OF_GOLD = ("features", "vector_index")
 
+# The order fact and everything it is built from (bronze -> silver -> gold).
+ORDER_FACT_PATH = [
+    "bronze_orders",
+    "bronze_lineitem",
+    "bronze_customer_events",
+    "bronze_nation",
+    "bronze_region",
+    "silver_orders",
+    "silver_line_items",
+    "silver_customers",
+    "dim_date",
+    "dim_geography",
+    "dim_customer",
+    "fact_orders",
+]
+
 # The orders / line-items path through every layer (what the slice tests materialize).
 SLICE = [
     "bronze_orders",

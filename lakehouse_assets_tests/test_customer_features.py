@@ -21,7 +21,7 @@ from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
-from .lakehouse import checks_by_name, materialize_day, settings_for
+from .lakehouse import ORDER_FACT_PATH, checks_by_name, materialize_day, settings_for
 from .lakehouse import materialize_range as run_range
 from .landing_files import jsonl, land, line, order
 from .test_gold_star import customer_event, segment_change
@@ -29,22 +29,9 @@ from .test_gold_star import customer_event, segment_change
 DAY1, DAY2, DAY3 = (dt.date(1992, 1, d) for d in (1, 2, 3))
 MOVING, QUIET = 7, 8
 FEATURES = ["customer_features", "feature_drift"]
-# The path from the landing zone to what the features read (fact_orders, dim_customer,
-# dim_geography); products, suppliers and the sales facts are not needed.
-UPSTREAM = [
-    "bronze_orders",
-    "bronze_lineitem",
-    "bronze_customer_events",
-    "bronze_nation",
-    "bronze_region",
-    "silver_orders",
-    "silver_line_items",
-    "silver_customers",
-    "dim_date",
-    "dim_geography",
-    "dim_customer",
-    "fact_orders",
-]
+# What the features read (fact_orders, dim_customer, dim_geography) and what they are built
+# from; products, suppliers and the sales facts are not needed.
+UPSTREAM = ORDER_FACT_PATH
 
 
 def land_orders(landing, day: dt.date, name: str, orders: list[tuple[int, int, float]]) -> None:
