@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev bench bench-silver bench-gold bench-vector clean
+.PHONY: install demo test lint dev bench bench-all bench-report bench-silver bench-gold bench-vector clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,14 @@ dev: install
 
 bench: install
 	$(BIN)/python bench/foundation.py
+
+# Every lakehouse benchmark (end to end SF 0.1 and 1, incremental, backfill, overheads, DuckDB),
+# then docs/benchmarks.md. Several hours on 2 cores; BENCH_ARGS narrows it (see bench/run_all.py).
+bench-all: install
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+bench-report: install
+	$(BIN)/python bench/report.py
 
 bench-silver: install
 	$(BIN)/python bench/silver_quality.py --scale-factor 1

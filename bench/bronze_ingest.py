@@ -71,55 +71,8 @@ def lakehouse_ingest(root: Path, landing: Path, first: dt.date, last: dt.date) -
     return sum(v["input_records"] for v in per_source.values()), per_source
 
 
-def dagster_bookkeeping_seconds(first: dt.date, last: dt.date, assets: int) -> float:
-    """The same partitioned run with no-op assets: Dagster's per-partition event cost alone.
-
-    A single-run backfill logs a planned and a materialization event per asset partition; that
-    cost grows with the number of dates and not with the data, so it is reported apart.
-    """
-    from dagster import (
-        AssetCheckResult,
-        AssetCheckSpec,
-        AssetsDefinition,
-        BackfillPolicy,
-        Definitions,
-        MaterializeResult,
-        asset,
-        define_asset_job,
-    )
-
-    from lakehouse_assets.partitions import daily_partitions
-
-    def noop_asset(i: int) -> AssetsDefinition:
-        checks = [AssetCheckSpec(f"check_{c}", asset=f"noop_{i}") for c in range(3)]
-
-        @asset(
-            name=f"noop_{i}",
-            partitions_def=daily_partitions,
-            backfill_policy=BackfillPolicy.single_run(),
-            check_specs=checks,
-        )
-        def _noop():  # type: ignore[no-untyped-def]  # dagster resolves annotations at runtime
-            results = [AssetCheckResult(check_name=c.name, passed=True) for c in checks]
-            return MaterializeResult(metadata={"rows": 0}, check_results=results)
-
-        return _noop
-
-    defs = Definitions(
-        assets=[noop_asset(i) for i in range(assets)], jobs=[define_asset_job("noop")]
-    )
-    t = time.perf_counter()
-    defs.resolve_job_def("noop").execute_in_process(
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
-    return time.perf_counter() - t
-
-
 def main() -> int:
+    from harness import noop_run_seconds
     from results_file import write_results
 
     parser = argparse.ArgumentParser()
@@ -176,8 +129,9 @@ def main() -> int:
         f"  of which the seven availableNow streams: {stream_s:.1f}s "
         f"= {stream_s / plain_s:.2f}x plain"
     )
-    bookkeeping_s = dagster_bookkeeping_seconds(
-        TPCH_FIRST_ORDER_DATE, TPCH_LAST_ORDER_DATE, len(ALL_SOURCES)
+    # Dagster's per-partition event cost alone: the same run shape with no-op assets.
+    bookkeeping_s = noop_run_seconds(
+        TPCH_FIRST_ORDER_DATE, TPCH_LAST_ORDER_DATE, len(ALL_SOURCES), 3 * len(ALL_SOURCES)
     )
     print(
         f"  Dagster event bookkeeping for {len(ALL_SOURCES)} assets x all dates "

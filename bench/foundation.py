@@ -19,8 +19,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,30 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 RESULTS = Path(__file__).resolve().parent / "results"
-LOAD_PROBE = (
-    "import time; t = time.perf_counter();"
-    "import lakehouse_assets.definitions as d;"
-    "d.defs.get_repository_def().load_all_definitions();"
-    "print(time.perf_counter() - t)"
-)
-
-
-def definitions_load_seconds(samples: int = 5) -> dict[str, float]:
-    inner, outer = [], []
-    for _ in range(samples):
-        started = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-W", "ignore", "-c", LOAD_PROBE],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        outer.append(time.perf_counter() - started)
-        inner.append(float(out.stdout.strip().splitlines()[-1]))
-    return {
-        "import_and_load_median_s": statistics.median(inner),
-        "process_wall_median_s": statistics.median(outer),
-    }
 
 
 def slice_benchmark(scale_factor: float, days: int, repeat: int, workdir: Path) -> dict:
@@ -120,6 +94,8 @@ def slice_benchmark(scale_factor: float, days: int, repeat: int, workdir: Path) 
 
 
 def main() -> int:
+    from harness import definitions_load_seconds
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale-factor", type=float, default=0.1)
     parser.add_argument("--days", type=int, default=7)
