@@ -439,18 +439,37 @@ def render(results: Results, plots: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def plot_scale(results: Results, out: Path) -> bool:
-    """Time vs scale factor, project and plain script (log-log)."""
-    runs = end_to_end_runs(results)
-    if not runs:
-        return False
+def new_figure():  # type: ignore[no-untyped-def]
+    """A figure and axes from matplotlib's file-only backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=(6, 4))
+
+
+def save_figure(fig, ax, title: str, xlabel: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Log x axis, labels, grid and legend; write ``out`` as PNG and free the figure."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_scale(results: Results, out: Path) -> bool:
+    """Time vs scale factor, project and plain script (log-log)."""
+    runs = end_to_end_runs(results)
+    if not runs:
+        return False
     sfs = [r["scale_factor"] for r in runs]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = new_figure()
     ax.plot(sfs, [r["project"]["seconds"] for r in runs], "o-", label="project (one Dagster run)")
     ax.plot(sfs, [r["plain"]["seconds"] for r in runs], "s--", label="plain PySpark + Delta")
     duck = [
@@ -460,16 +479,9 @@ def plot_scale(results: Results, out: Path) -> bool:
     ]
     if duck:
         ax.plot(*zip(*duck, strict=True), "^:", label="fact build alone, DuckDB")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("TPC-H scale factor")
     ax.set_ylabel("wall seconds (all dates)")
-    ax.set_title("End to end, bronze -> gold")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ax, "End to end, bronze -> gold", "TPC-H scale factor", out)
     return True
 
 
@@ -478,14 +490,9 @@ def plot_history(results: Results, out: Path) -> bool:
     incremental = results.get("incremental")
     if not incremental or not incremental["points"]:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     points = incremental["points"]
     history = [p["history_days"] for p in points]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = new_figure()
     ax.plot(history, [p["one_day_median_s"] for p in points], "o-", label="whole daily run")
     for growth in [g for g in step_growth(points) if g["grows"]][:3]:
         per_point = [
@@ -493,16 +500,9 @@ def plot_history(results: Results, out: Path) -> bool:
             for p in points
         ]
         ax.plot(history, per_point, "s--", label=f"step {growth['step']}")
-    ax.set_xscale("log")
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("days of history already in the tables")
     ax.set_ylabel("wall seconds for one new day")
-    ax.set_title("Incremental cost vs history")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save_figure(fig, ax, "Incremental cost vs history", "days of history in the tables", out)
     return True
 
 
