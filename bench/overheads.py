@@ -4,7 +4,7 @@
 
 * Definitions load: a fresh interpreter imports the code location and loads every definition
   (what ``dagster dev`` and every run worker pay); median of 5.
-* Empty partition: a lakehouse with one week built runs ``lakehouse_daily_job`` for a date
+* Empty partition: a lakehouse with two days built runs ``lakehouse_daily_job`` for a date
   whose daily extracts landed empty (median of ``--repeat`` runs), beside a run of the same
   shape (as many steps and check evaluations) of no-op assets: Dagster's own share.
 """
@@ -34,7 +34,7 @@ from harness import (
 )
 
 DAILY_JOB = "lakehouse_daily_job"
-BUILT_DAYS = 7
+BUILT_DAYS = 2
 
 
 def land_empty_extracts(landing: Path, day: dt.date) -> None:
@@ -55,16 +55,16 @@ def land_empty_extracts(landing: Path, day: dt.date) -> None:
 def empty_partition_overhead(
     workdir: Path, scale_factor: float, repeat: int, timer: CheckTimer | None = None
 ) -> dict[str, Any]:
-    """Daily-job runs for a date with nothing landed, on a lakehouse with a week built."""
+    """Daily-job runs for a date whose extracts landed empty, on a lakehouse with two days built."""
     from lakehouse_assets.partitions import TPCH_FIRST_ORDER_DATE as first
     from lakehouse_assets.partitions import TPCH_LAST_ORDER_DATE
 
     scratch = workdir / f"sf{scale_factor}" / "overheads"
     shutil.rmtree(scratch, ignore_errors=True)
-    week = first + dt.timedelta(days=BUILT_DAYS - 1)
-    landing = land_days(tpch_dir(workdir, scale_factor), scratch / "landing", first, week)
+    built = first + dt.timedelta(days=BUILT_DAYS - 1)
+    landing = land_days(tpch_dir(workdir, scale_factor), scratch / "landing", first, built)
     defs = definitions_with_job(settings_for(scratch / "lake", landing), "unused", ())
-    run_job(defs, DAILY_JOB, first, week)
+    run_job(defs, DAILY_JOB, first, built)
     empty_day = TPCH_LAST_ORDER_DATE
     land_empty_extracts(landing, empty_day)
     runs = [run_job(defs, DAILY_JOB, empty_day, empty_day, timer) for _ in range(repeat)]

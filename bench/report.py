@@ -115,6 +115,19 @@ def table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
+def conditions_section(results: Results) -> list[str]:
+    """When each results file was measured, and under what load (``--conditions``)."""
+    rows = [
+        [f"`{name}.json`", r.get("measured_at", "?"), r.get("conditions", "alone")]
+        for name, r in results.items()
+    ]
+    return [
+        "### When and how each figure was measured",
+        "",
+        *table(["results", "measured", "conditions"], rows),
+    ]
+
+
 def machine_section(results: Results) -> list[str]:
     newest = max(results.values(), key=lambda r: r.get("measured_at", ""), default={})
     machine = newest.get("machine", {})
@@ -435,6 +448,7 @@ def render(results: Results, plots: dict[str, str]) -> str:
         *overheads_section(results),
         *components_section(results),
         *machine_section(results),
+        *conditions_section(results),
     ]
     return "\n".join(lines)
 

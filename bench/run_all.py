@@ -84,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         "--e2e-days", type=int, default=None, help="smoke test: end to end on the first N dates"
     )
     parser.add_argument("--overhead-repeat", type=int, default=3)
+    parser.add_argument(
+        "--conditions",
+        default="alone",
+        help="what else shared the machine, recorded with the figures (e.g. 'with a test run')",
+    )
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     args = parser.parse_args(argv)
 
@@ -91,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for section in args.only:  # in the order given
         for file_name, report in SECTION_RUNNERS[section](args, timer):
-            write_results(file_name, {"benchmark": section, **report})
+            write_results(
+                file_name, {"benchmark": section, **report, "conditions": args.conditions}
+            )
     print(f"benchmarks done in {time.perf_counter() - started:.0f}s")
     print(f"report: {write_report()}")
     return 0

@@ -34,6 +34,7 @@ def end_to_end_result(scale_factor: float, project_s: float, plain_s: float) -> 
             "duckdb": {"seconds": 3.0, "fact_sales_rows": 600, "fact_sales_net": "10.50"},
         },
         "rows": {"gold.fact_sales": 600_572},
+        "conditions": "with another benchmark process",
         "machine": {"cpus": 2, "cpu_model": "Test CPU", "memory_gib": 24.0},
         "measured_at": f"2026-11-23T0{int(scale_factor)}:00:00+00:00",
     }
@@ -112,6 +113,8 @@ def test_report_is_generated_from_the_results_with_verdicts_and_plots(
     assert "The one-day runs cost **10.0x** the single run" in page
     assert "| 1 | 20.0 s | 12.0 s | 3.0 s | 4.0x | yes |" in page  # DuckDB beside Spark
     assert "Test CPU, 2 cores; memory 24.0 GiB" in page
+    assert "| `end_to_end_sf1.0.json` | 2026-11-23T01:00:00+00:00 | with another benchmark" in page
+    assert "| `incremental.json` | ? | alone |" in page
     assert "## Overheads" in page and "Not measured yet: `make bench-all`" in page
     for image in ("img/bench_time_vs_scale.png", "img/bench_one_day_vs_history.png"):
         assert f"]({image})" in page
