@@ -5,6 +5,7 @@
 
 Sections (each writes ``bench/results/<section>.json``; ``--only`` picks some and their order):
 
+* ``definitions_load`` Definitions load time alone (seconds; rerun it on a quiet machine)
 * ``overheads``   Definitions load time; a daily run on a partition with no data
 * ``end_to_end``  bronze -> silver -> gold, all dates as one run, per scale factor, vs the plain
                   PySpark + Delta script; the fact build in plain Spark and DuckDB beside it
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backfill import backfill_comparison
 from check_timer import CheckTimer
 from end_to_end import end_to_end
-from harness import DEFAULT_WORKDIR
+from harness import DEFAULT_WORKDIR, definitions_load_seconds
 from incremental import incremental_costs
 from overheads import overheads
 from report import write_report
@@ -63,7 +64,12 @@ def run_backfill(args: argparse.Namespace, timer: CheckTimer) -> Iterator[tuple[
     )
 
 
+def run_definitions_load(args: argparse.Namespace, _: CheckTimer) -> Iterator[tuple[str, dict]]:
+    yield "definitions_load.json", {"definitions_load": definitions_load_seconds()}
+
+
 SECTION_RUNNERS = {
+    "definitions_load": run_definitions_load,
     "overheads": run_overheads,
     "end_to_end": run_end_to_end,
     "incremental": run_incremental,
