@@ -15,6 +15,7 @@ import datetime as dt
 import shutil
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,13 @@ def incremental_costs(
     histories: list[int],
     new_days: int,
     timer: CheckTimer | None = None,
+    on_point: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Time ``new_days`` one-day runs after each history size; return every run's figures."""
+    """Time ``new_days`` one-day runs after each history size; return every run's figures.
+
+    ``on_point`` gets the figures so far after each history size (1,000 days takes long; a
+    stopped run keeps what it measured).
+    """
     from lakehouse_assets.partitions import TPCH_FIRST_ORDER_DATE as first
 
     tpch = tpch_dir(workdir, scale_factor)
@@ -71,6 +77,8 @@ def incremental_costs(
                 "one_day_median_s": statistics.median(r.seconds for r in runs),
             }
         )
+        if on_point is not None:
+            on_point({"scale_factor": scale_factor, "job": DAILY_JOB, "points": points})
     shutil.rmtree(scratch, ignore_errors=True)
     return {"scale_factor": scale_factor, "job": DAILY_JOB, "points": points}
 

@@ -227,19 +227,20 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
     )
     if plot:
         lines += [f"![time vs scale factor]({plot})", ""]
-    lines += slowest_steps(runs[-1])
+    largest = runs[-1]
+    lines += slowest_steps(
+        f"Where the project's time goes at SF {largest['scale_factor']:g} "
+        "(Dagster step durations):",
+        largest["project"],
+    )
     return lines + fact_build_section(runs)
 
 
-def slowest_steps(run: dict[str, Any], count: int = 8) -> list[str]:
-    steps = sorted(run["project"]["step_seconds"].items(), key=lambda kv: kv[1], reverse=True)
-    total = run["project"]["seconds"]
-    rows = [[step, seconds(s), f"{s / total:.0%}"] for step, s in steps[:count]]
-    return [
-        f"Where the project's time goes at SF {run['scale_factor']:g} (Dagster step durations):",
-        "",
-        *table(["step", "seconds", "share of run"], rows),
-    ]
+def slowest_steps(title: str, run: dict[str, Any], count: int = 8) -> list[str]:
+    """The ``count`` longest steps of ``run`` with their share of its wall time."""
+    steps = sorted(run["step_seconds"].items(), key=lambda kv: kv[1], reverse=True)
+    rows = [[step, seconds(s), f"{s / run['seconds']:.0%}"] for step, s in steps[:count]]
+    return [title, "", *table(["step", "seconds", "share of run"], rows)]
 
 
 def fact_build_section(runs: list[dict[str, Any]]) -> list[str]:
@@ -383,7 +384,7 @@ def overheads_section(results: Results) -> list[str]:
             seconds(load["process_wall_median_s"]),
         ],
         [
-            f"daily run on a date with no data ({empty['steps']} steps, "
+            f"daily run on a day whose extracts landed empty ({empty['steps']} steps, "
             f"{empty['check_evaluations']} check evaluations; median)",
             seconds(empty["median_s"]),
         ],
@@ -394,7 +395,11 @@ def overheads_section(results: Results) -> list[str]:
     ]
     if checks:
         rows.append(["of which inside quality checks", seconds(statistics.median(checks))])
-    return lines + table(["overhead", "seconds"], rows)
+    return [
+        *lines,
+        *table(["overhead", "seconds"], rows),
+        *slowest_steps("Where the empty day's run goes (last run):", empty["runs"][-1]),
+    ]
 
 
 def components_section(results: Results) -> list[str]:

@@ -49,10 +49,14 @@ def run_end_to_end(args: argparse.Namespace, timer: CheckTimer) -> Iterator[tupl
 
 
 def run_incremental(args: argparse.Namespace, timer: CheckTimer) -> Iterator[tuple[str, dict]]:
+    def save_so_far(figures: dict) -> None:
+        record = {"benchmark": "incremental", **figures, "conditions": args.conditions}
+        write_results("incremental.json", record)
+
     yield (
         "incremental.json",
         incremental_costs(
-            args.workdir, args.history_scale_factor, args.history, args.new_days, timer
+            args.workdir, args.history_scale_factor, args.history, args.new_days, timer, save_so_far
         ),
     )
 
