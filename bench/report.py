@@ -225,6 +225,14 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
         ],
         rows,
     )
+    for r in runs:
+        differing = r.get("rows_differing_from_plain", {})
+        lines.append(
+            f"- SF {r['scale_factor']:g}: every table both write has the same row count in both."
+            if not differing
+            else f"- SF {r['scale_factor']:g}: row counts differ (plain, project): {differing}"
+        )
+    lines.append("")
     if plot:
         lines += [f"![time vs scale factor]({plot})", ""]
     largest = runs[-1]
