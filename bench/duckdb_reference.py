@@ -130,13 +130,13 @@ def spark_fact_build(spark: SparkSession, root: Path, out: Path) -> dict[str, An
     started = time.perf_counter()
     orders, lines = load("silver/orders"), load("silver/line_items")
     keys = resolve_customer_keys(orders, load("gold/dim_customer"))
-    build_fact_orders(orders, lines, keys).write.format("delta").partitionBy("order_date").save(
-        str(out / "fact_orders")
-    )
+    fact_orders = build_fact_orders(orders, lines, keys).repartition("order_date")
+    fact_orders.write.format("delta").partitionBy("order_date").save(str(out / "fact_orders"))
     fact_orders = spark.read.format("delta").load(str(out / "fact_orders"))
     sales = build_fact_sales(
         lines, fact_orders, load("gold/dim_product"), load("gold/dim_supplier")
     )
+    sales = sales.repartition("order_date")
     sales.write.format("delta").partitionBy("order_date").save(str(out / "fact_sales"))
     seconds = time.perf_counter() - started
     row = (
