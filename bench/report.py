@@ -198,6 +198,8 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
     for r in runs:
         project = r["project"]
         checks = sum(project.get("check_seconds_by_function", {}).values())
+        # Wall time outside every step: Dagster's run planning and per-partition events.
+        outside = project["seconds"] - sum(project["step_seconds"].values())
         rows.append(
             [
                 f"{r['scale_factor']:g}",
@@ -207,6 +209,7 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
                 seconds(r["plain"]["seconds"]),
                 f"**{r['ratio']:.2f}x**",
                 f"{seconds(checks)} ({checks / project['seconds']:.0%})",
+                f"{seconds(outside)} ({outside / project['seconds']:.0%})",
                 mib(project["peak_rss_bytes"].get("driver_jvm")),
                 mib(project["peak_rss_bytes"].get("python")),
             ]
@@ -220,6 +223,7 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
             "plain script",
             "ratio",
             "in quality checks",
+            "outside the steps (Dagster)",
             "driver JVM peak RSS",
             "Python peak RSS",
         ],
@@ -232,6 +236,8 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
             if not differing
             else f"- SF {r['scale_factor']:g}: row counts differ (plain, project): {differing}"
         )
+        if r.get("conditions", "alone") != "alone":
+            lines.append(f"- SF {r['scale_factor']:g}, measured: {r['conditions']}.")
     lines.append("")
     if plot:
         lines += [f"![time vs scale factor]({plot})", ""]

@@ -128,6 +128,9 @@ def test_report_is_generated_from_the_results_with_verdicts_and_plots(
     assert "The one-day runs cost **10.0x** the single run" in page
     assert "| 1 | 20.0 s | 12.0 s | 3.0 s | 4.0x | yes |" in page  # DuckDB beside Spark
     assert "- SF 1: every table both write has the same row count in both." in page
+    assert "- SF 1, measured: with another benchmark process." in page
+    # 1250 s wall, steps 0.6 + 0.1 of it: 375 s outside the steps.
+    assert "| 250.0 s (20%) | 375.0 s (30%) |" in page
     assert "Test CPU, 2 cores; memory 24.0 GiB" in page
     assert "| `end_to_end_sf1.0.json` | 2026-11-23T01:00:00+00:00 | with another benchmark" in page
     assert "| `incremental.json` | ? | alone |" in page
