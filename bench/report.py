@@ -537,7 +537,7 @@ def plot_history(results: Results, out: Path) -> bool:
     history = [p["history_days"] for p in points]
     fig, ax = new_figure()
     ax.plot(history, [p["one_day_median_s"] for p in points], "o-", label="whole daily run")
-    for growth in [g for g in step_growth(points) if g["grows"]][:3]:
+    for growth in [g for g in step_growth(points) if g["added_s"] >= MIN_ADDED_SECONDS][:3]:
         per_point = [
             statistics.median(r["step_seconds"].get(growth["step"], 0.0) for r in p["one_day_runs"])
             for p in points
