@@ -31,18 +31,47 @@ from harness import (
 )
 
 DAILY_JOB = "lakehouse_daily_job"
-COMPARED_TABLES = ("silver.orders", "silver.line_items", "gold.fact_sales", "gold.agg_daily_sales")
+COMPARED_TABLES = (
+    "silver.orders",
+    "silver.line_items",
+    "silver.customers",
+    "silver.customer_history",
+    "gold.dim_customer",
+    "gold.fact_orders",
+    "gold.fact_sales",
+    "gold.agg_daily_sales",
+    "features.customer_features",
+)
 
 
-def table_rows(root: Path) -> dict[str, int]:
-    """Row counts of the compared tables under ``root``."""
+def compare_lakehouses(root_a: Path, root_b: Path) -> dict[str, dict[str, int]]:
+    """Rows and differing rows of each compared table in two lakehouses.
+
+    Columns starting with ``_`` are lineage (source file path, batch id, processing time) and
+    differ by construction between two lakehouses, so the comparison leaves them out.
+    ``differing`` counts rows (with multiplicity) found in one table and not the other; a table
+    missing from either lakehouse is recorded as -1 everywhere.
+    """
     from lakehouse_assets.catalog import ALL_TABLES
     from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
-    spark = spark_session(settings_for(root, root))
-    store = DeltaTableStore(spark, PathLocator(str(root)))
-    specs = [s for s in ALL_TABLES if s.qualified_name in COMPARED_TABLES]
-    return {s.qualified_name: store.row_count(s) for s in specs}
+    spark = spark_session(settings_for(root_a, root_a))
+    store_a = DeltaTableStore(spark, PathLocator(str(root_a)))
+    store_b = DeltaTableStore(spark, PathLocator(str(root_b)))
+    compared = {}
+    for spec in (s for s in ALL_TABLES if s.qualified_name in COMPARED_TABLES):
+        if not (store_a.exists(spec) and store_b.exists(spec)):
+            compared[spec.qualified_name] = {"rows_a": -1, "rows_b": -1, "differing": -1}
+            continue
+        a, b = store_a.read(spec), store_b.read(spec)
+        business = [c for c in a.columns if not c.startswith("_")]
+        a, b = a.select(*business), b.select(*business)
+        compared[spec.qualified_name] = {
+            "rows_a": a.count(),
+            "rows_b": b.count(),
+            "differing": a.exceptAll(b).count() + b.exceptAll(a).count(),
+        }
+    return compared
 
 
 def backfill_comparison(
@@ -72,7 +101,7 @@ def backfill_comparison(
     total = sum(r.seconds for r in runs)
     print(f"{days} one-day runs: {total:.1f}s ({total / one_run.seconds:.1f}x)", flush=True)
 
-    single_rows, daily_rows = table_rows(single / "lake"), table_rows(daily / "lake")
+    compared = compare_lakehouses(single / "lake", daily / "lake")
     shutil.rmtree(scratch, ignore_errors=True)
     return {
         "scale_factor": scale_factor,
@@ -82,9 +111,12 @@ def backfill_comparison(
         "daily_runs_total_s": round(total, 3),
         "daily_run_step_seconds_median": _median_steps([r.step_seconds for r in runs]),
         "ratio": total / one_run.seconds,
-        "rows_single_run": single_rows,
-        "rows_daily_runs": daily_rows,
-        "same_tables": single_rows == daily_rows,
+        "rows_single_run": {t: c["rows_a"] for t, c in compared.items()},
+        "rows_daily_runs": {t: c["rows_b"] for t, c in compared.items()},
+        "differing_rows": {t: c["differing"] for t, c in compared.items()},
+        "same_tables": all(
+            c["rows_a"] == c["rows_b"] and not c["differing"] for c in compared.values()
+        ),
     }
 
 

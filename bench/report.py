@@ -374,18 +374,37 @@ def backfill_section(results: Results) -> list[str]:
             f"median {seconds(statistics.median(daily))} per run",
         ],
     ]
-    same = "the same" if backfill["same_tables"] else "**different**"
     return [
         *lines,
         f"Two empty lakehouses, the same {days} days of files at SF "
-        f"{backfill['scale_factor']:g}, `lakehouse_daily_job` either way. Both end with {same} "
-        "row counts in silver and gold.",
+        f"{backfill['scale_factor']:g}, `lakehouse_daily_job` either way. "
+        + backfill_tables_sentence(backfill),
         "",
         *table(["", "wall time", ""], rows),
         f"The one-day runs cost **{backfill['ratio']:.1f}x** the single run: each pays the "
         "per-run fixed cost (see overheads) that the single run pays once.",
         "",
     ]
+
+
+def backfill_tables_sentence(backfill: dict[str, Any]) -> str:
+    """Whether both lakehouses ended with the same tables, and which differ if not."""
+    differing = backfill.get("differing_rows")
+    if differing is None:  # results from before the row-by-row comparison
+        same = "the same" if backfill["same_tables"] else "**different**"
+        return f"Both end with {same} row counts in silver and gold."
+    compared = ", ".join(sorted(differing))
+    if backfill["same_tables"]:
+        return (
+            f"Both end with the same rows in {compared} (compared row by row on every column "
+            "except lineage columns such as source file and processing time)."
+        )
+    bad = [
+        f"{t} ({n:,} rows differ)" if n >= 0 else f"{t} (missing)"
+        for t, n in sorted(differing.items())
+        if n != 0 or backfill["rows_single_run"][t] != backfill["rows_daily_runs"][t]
+    ]
+    return f"The lakehouses end **different**: {', '.join(bad)}."
 
 
 def overheads_section(results: Results) -> list[str]:

@@ -150,3 +150,31 @@ def test_report_without_results_says_how_to_produce_them(tmp_path: Path) -> None
 
     assert page.count("Not measured yet: `make bench-all`.") == 4
     assert "![" not in page
+
+
+def test_backfill_sentence_names_the_tables_the_two_lakehouses_disagree_on() -> None:
+    rows = {"gold.fact_sales": 600, "silver.customers": 50, "features.customer_features": 70}
+    same = {
+        "same_tables": True,
+        "rows_single_run": rows,
+        "rows_daily_runs": rows,
+        "differing_rows": dict.fromkeys(rows, 0),
+    }
+    different = {
+        **same,
+        "same_tables": False,
+        "rows_daily_runs": {**rows, "features.customer_features": -1},
+        "differing_rows": {
+            **same["differing_rows"],
+            "silver.customers": 4,
+            "features.customer_features": -1,
+        },
+    }
+
+    assert "same rows in features.customer_features, gold.fact_sales, silver.customers" in (
+        report.backfill_tables_sentence(same)
+    )
+    assert report.backfill_tables_sentence(different) == (
+        "The lakehouses end **different**: features.customer_features (missing), "
+        "silver.customers (4 rows differ)."
+    )
