@@ -27,6 +27,7 @@ from harness import (
     definitions_with_job,
     jvm_pid,
     land_days,
+    noop_run_seconds,
     peak_rss_bytes,
     reset_peak_rss,
     run_job,
@@ -137,6 +138,36 @@ def end_to_end(
         "fact_build": facts,
         "rows": project_rows,
         "rows_differing_from_plain": mismatched,
+    }
+
+
+def dagster_alone_for_end_to_end(results_dir: Path) -> dict[str, Any]:
+    """Time a run of no-op assets shaped like the measured end-to-end run: Dagster alone.
+
+    The shape (steps, check evaluations, dates) is read from the smallest scale factor's
+    ``end_to_end_sf*.json``: it is the same at every scale factor, and Dagster's cost does not
+    depend on the data.
+    """
+    import json
+
+    from lakehouse_assets.partitions import TPCH_FIRST_ORDER_DATE as first
+
+    measured = sorted(results_dir.glob("end_to_end_sf*.json"))
+    if not measured:
+        raise SystemExit("dagster_alone needs an end_to_end result first: --only end_to_end")
+    shape_file = min(measured, key=lambda f: json.loads(f.read_text())["scale_factor"])
+    shape = json.loads(shape_file.read_text())
+    steps = len(shape["project"]["step_seconds"])
+    checks = shape["project"]["check_evaluations"]
+    last = first + dt.timedelta(days=shape["dates"] - 1)
+    seconds = noop_run_seconds(first, last, steps, checks)
+    print(f"no-op run, {steps} steps, {checks} checks, {shape['dates']} dates: {seconds:.1f}s")
+    return {
+        "shape_from": shape_file.name,
+        "dates": shape["dates"],
+        "steps": steps,
+        "check_evaluations": checks,
+        "seconds": round(seconds, 3),
     }
 
 

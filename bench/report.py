@@ -188,6 +188,11 @@ def summary_section(results: Results) -> list[str]:
     return ["## Summary", "", *table(["measure", "result", "target", ""], rows)]
 
 
+def outside_steps(project_run: dict[str, Any]) -> float:
+    """Wall time of a run outside every step: planning, step launches, events between steps."""
+    return project_run["seconds"] - sum(project_run["step_seconds"].values())
+
+
 def end_to_end_section(results: Results, plot: str | None) -> list[str]:
     runs = end_to_end_runs(results)
     lines = ["## End to end: bronze -> silver -> gold, all dates as one run", ""]
@@ -205,8 +210,7 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
     for r in runs:
         project = r["project"]
         checks = sum(project.get("check_seconds_by_function", {}).values())
-        # Wall time outside every step: Dagster's run planning and per-partition events.
-        outside = project["seconds"] - sum(project["step_seconds"].values())
+        outside = outside_steps(project)
         rows.append(
             [
                 f"{r['scale_factor']:g}",
@@ -245,6 +249,15 @@ def end_to_end_section(results: Results, plot: str | None) -> list[str]:
         )
         if r.get("conditions", "alone") != "alone":
             lines.append(f"- SF {r['scale_factor']:g}, measured: {r['conditions']}.")
+    alone = results.get("dagster_alone")
+    if alone:
+        lines.append(
+            f"- Dagster alone: a run of the same shape with no-op assets ({alone['steps']} steps, "
+            f"{alone['check_evaluations']} check evaluations, {alone['dates']:,} dates as one "
+            f"run) takes {seconds(alone['seconds'])}, against the project's "
+            f"{seconds(outside_steps(runs[0]['project']))} outside its steps at SF "
+            f"{runs[0]['scale_factor']:g}."
+        )
     lines.append("")
     if plot:
         lines += [f"![time vs scale factor]({plot})", ""]

@@ -11,6 +11,8 @@ Sections (each writes ``bench/results/<section>.json``; ``--only`` picks some an
                   PySpark + Delta script; the fact build in plain Spark and DuckDB beside it
 * ``incremental`` one new day on 10 / 100 / 1,000 days of history
 * ``backfill``    N days as one run vs N one-day runs
+* ``dagster_alone`` the end-to-end run's shape (steps, checks, dates) with no-op assets: what
+                  Dagster alone costs of the project's time outside the steps
 
 All sections share one interpreter and one Spark JVM, with the quality-check timer installed.
 ``docs/benchmarks.md`` and its plots are then regenerated from every JSON in ``bench/results``.
@@ -28,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backfill import backfill_comparison
 from check_timer import CheckTimer
-from end_to_end import end_to_end
+from end_to_end import dagster_alone_for_end_to_end, end_to_end
 from harness import DEFAULT_WORKDIR, definitions_load_seconds
 from incremental import incremental_costs
 from overheads import overheads
 from report import write_report
-from results_file import write_results
+from results_file import RESULTS, write_results
 
 
 def run_overheads(args: argparse.Namespace, timer: CheckTimer) -> Iterator[tuple[str, dict]]:
@@ -68,6 +70,10 @@ def run_backfill(args: argparse.Namespace, timer: CheckTimer) -> Iterator[tuple[
     )
 
 
+def run_dagster_alone(args: argparse.Namespace, _: CheckTimer) -> Iterator[tuple[str, dict]]:
+    yield "dagster_alone.json", dagster_alone_for_end_to_end(RESULTS)
+
+
 def run_definitions_load(args: argparse.Namespace, _: CheckTimer) -> Iterator[tuple[str, dict]]:
     yield "definitions_load.json", {"definitions_load": definitions_load_seconds()}
 
@@ -78,6 +84,7 @@ SECTION_RUNNERS = {
     "end_to_end": run_end_to_end,
     "incremental": run_incremental,
     "backfill": run_backfill,
+    "dagster_alone": run_dagster_alone,
 }
 SECTIONS = tuple(SECTION_RUNNERS)
 
