@@ -33,6 +33,7 @@ from harness import (
     run_job,
     settings_for,
     spark_session,
+    table_like_metadata,
     tpch_dir,
 )
 from plain_lakehouse import run_plain_lakehouse
@@ -162,12 +163,15 @@ def dagster_alone_for_end_to_end(results_dir: Path) -> dict[str, Any]:
     last = first + dt.timedelta(days=shape["dates"] - 1)
     seconds = noop_run_seconds(first, last, steps, checks)
     print(f"no-op run, {steps} steps, {checks} checks, {shape['dates']} dates: {seconds:.1f}s")
+    with_metadata = noop_run_seconds(first, last, steps, checks, table_like_metadata())
+    print(f"the same, each event with table-like metadata: {with_metadata:.1f}s", flush=True)
     return {
         "shape_from": shape_file.name,
         "dates": shape["dates"],
         "steps": steps,
         "check_evaluations": checks,
         "seconds": round(seconds, 3),
+        "with_table_metadata_s": round(with_metadata, 3),
     }
 
 

@@ -136,11 +136,46 @@ def run_job(
     return TimedRun(first, last, seconds, steps, failed, len(checks), check_seconds)
 
 
-def noop_run_seconds(first: dt.date, last: dt.date, assets: int, checks: int) -> float:
+def table_like_metadata(columns: int = 16) -> dict[str, Any]:
+    """Metadata shaped like the project's materializations (see ``storage/metadata.py``).
+
+    A column schema, counts, a Delta version and operation metrics, without reading a table:
+    what each of a range run's per-partition events carries.
+    """
+    from dagster import MetadataValue, TableColumn, TableSchema
+
+    schema = TableSchema(
+        columns=[
+            TableColumn(name=f"column_{i}", type="string", description=f"Column {i}.")
+            for i in range(columns)
+        ]
+    )
+    return {
+        "dagster/table_name": "layer.table",
+        "table_location": "/lakehouse/layer/table",
+        "dagster/row_count": 600_572,
+        "delta_version": 42,
+        "dagster/column_schema": schema,
+        "partition": "1992-01-01..1998-08-02",
+        "dagster/partition_row_count": 600_572,
+        "delta_operation": "WRITE",
+        "rows_written": 600_572,
+        "delta_operation_metrics": MetadataValue.json({f"metric_{i}": i for i in range(8)}),
+    }
+
+
+def noop_run_seconds(
+    first: dt.date,
+    last: dt.date,
+    assets: int,
+    checks: int,
+    metadata: dict[str, Any] | None = None,
+) -> float:
     """A run of ``assets`` no-op daily assets with ``checks`` checks in all, for the range.
 
     What Dagster alone costs for a run of that shape: planning, a step per asset, a planned and
-    a materialization event per asset partition, a check evaluation per check, no data.
+    a materialization event per asset partition, a check evaluation per check, no data. Each
+    materialization carries ``metadata`` (default: one row count).
     """
     from dagster import (
         AssetCheckResult,
@@ -166,7 +201,7 @@ def noop_run_seconds(first: dt.date, last: dt.date, assets: int, checks: int) ->
         )
         def _noop():  # type: ignore[no-untyped-def]  # dagster reads annotations at runtime
             results = [AssetCheckResult(check_name=c.name, passed=True) for c in specs]
-            return MaterializeResult(metadata={"rows": 0}, check_results=results)
+            return MaterializeResult(metadata=metadata or {"rows": 0}, check_results=results)
 
         return _noop
 
