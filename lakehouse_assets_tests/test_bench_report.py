@@ -138,9 +138,9 @@ def test_report_is_generated_from_the_results_with_verdicts_and_plots(
     assert "- SF 1, measured: with another benchmark process." in page
     # 1250 s wall, steps 0.6 + 0.1 of it: 375 s outside the steps.
     assert "| 250.0 s (20%) | 375.0 s (30%) |" in page
-    # SF 0.1: 300 s wall, 210 s in steps.
-    assert "2,406 dates as one run) takes 50.0 s (70.0 s when every event carries" in page
-    assert "Delta version), against the project's 90.0 s outside its steps at SF 0.1." in page
+    assert "2,406 dates as one run) takes 50.0 s; 70.0 s when every event carries" in page
+    # (300 - 70) / 100 and (1250 - 70) / 1000
+    assert "plain script: **2.30x** at SF 0.1, **1.18x** at SF 1." in page
     assert "Test CPU, 2 cores; memory 24.0 GiB" in page
     assert "| `end_to_end_sf1.0.json` | 2026-11-23T01:00:00+00:00 | with another benchmark" in page
     assert "| `incremental.json` | ? | alone |" in page
