@@ -11,8 +11,8 @@ Sections (each writes ``bench/results/<section>.json``; ``--only`` picks some an
                   PySpark + Delta script; the fact build in plain Spark and DuckDB beside it
 * ``incremental`` one new day on 10 / 100 / 1,000 days of history
 * ``backfill``    N days as one run vs N one-day runs
-* ``dagster_alone`` the end-to-end run's shape (steps, checks, dates) with no-op assets: what
-                  Dagster alone costs of the project's time outside the steps
+* ``dagster_alone`` the end-to-end run's shape (steps, checks, dates) with no-op assets:
+                  Dagster's own cost for that run, whatever the data volume
 
 All sections share one interpreter and one Spark JVM, with the quality-check timer installed.
 ``docs/benchmarks.md`` and its plots are then regenerated from every JSON in ``bench/results``.
