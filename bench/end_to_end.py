@@ -149,15 +149,14 @@ def dagster_alone_for_end_to_end(results_dir: Path) -> dict[str, Any]:
     ``end_to_end_sf*.json``: it is the same at every scale factor, and Dagster's cost does not
     depend on the data.
     """
-    import json
+    from report import end_to_end_runs, load_results
 
     from lakehouse_assets.partitions import TPCH_FIRST_ORDER_DATE as first
 
-    measured = sorted(results_dir.glob("end_to_end_sf*.json"))
-    if not measured:
+    runs = end_to_end_runs(load_results(results_dir))
+    if not runs:
         raise SystemExit("dagster_alone needs an end_to_end result first: --only end_to_end")
-    shape_file = min(measured, key=lambda f: json.loads(f.read_text())["scale_factor"])
-    shape = json.loads(shape_file.read_text())
+    shape = runs[0]
     steps = len(shape["project"]["step_seconds"])
     checks = shape["project"]["check_evaluations"]
     last = first + dt.timedelta(days=shape["dates"] - 1)
@@ -166,7 +165,7 @@ def dagster_alone_for_end_to_end(results_dir: Path) -> dict[str, Any]:
     with_metadata = noop_run_seconds(first, last, steps, checks, table_like_metadata())
     print(f"the same, each event with table-like metadata: {with_metadata:.1f}s", flush=True)
     return {
-        "shape_from": shape_file.name,
+        "shape_from": f"end_to_end_sf{shape['scale_factor']}.json",
         "dates": shape["dates"],
         "steps": steps,
         "check_evaluations": checks,
