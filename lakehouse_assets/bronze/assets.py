@@ -7,6 +7,7 @@ from lakehouse_assets.bronze.ingest import (
     INGESTION_ACCOUNTING,
     LANDED_FILES_INGESTED,
     NO_NEW_DEAD_LETTERS,
+    NO_REJECTED_FILES,
     BronzeIngestConfig,
     materialize_bronze_source,
 )
@@ -34,18 +35,31 @@ def bronze_source_asset(source: LandingSource) -> AssetsDefinition:
                 LANDED_FILES_INGESTED,
                 asset=name,
                 blocking=True,
-                description="Every file landed for the partition is in the file ledger.",
+                description=(
+                    "Every file landed for the partition is in the file ledger "
+                    "(ingested, or rejected with a reason)."
+                ),
             ),
             AssetCheckSpec(
                 INGESTION_ACCOUNTING,
                 asset=name,
                 blocking=True,
-                description="Per micro-batch: records = bronze rows + dead-lettered rows.",
+                description=(
+                    "Per file: records counted from its bytes = bronze rows + dead letters."
+                ),
             ),
             AssetCheckSpec(
                 NO_NEW_DEAD_LETTERS,
                 asset=name,
                 description="Warns when the run dead-lettered records (files and counts).",
+            ),
+            AssetCheckSpec(
+                NO_REJECTED_FILES,
+                asset=name,
+                description=(
+                    "Warns when landed files were rejected (not the source's format, or not "
+                    "in a date folder); each is in the file ledger with its reason."
+                ),
             ),
         ],
     )

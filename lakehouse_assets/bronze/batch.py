@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse_assets.bronze import readers
+from lakehouse_assets.bronze import arrow_decoding, decoding, readers
 from lakehouse_assets.bronze.dead_letter import dead_letter_rows, landing_date_of
+from lakehouse_assets.bronze.landing_zone import reader_path
 from lakehouse_assets.bronze.parsing import ERROR_REASON, RESCUED, UNEXPECTED, parse_records
 from lakehouse_assets.bronze.tables import (
     BATCH_ID,
@@ -39,6 +42,12 @@ if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, WriteResult
 
 
+LEDGER_SCHEMA = (
+    "source string, file_path string, landing_date date, records long, bronze_rows long, "
+    "dead_lettered long, blank_lines long, batch_id string, status string, reject_reason string"
+)
+
+
 class SchemaEvolutionError(ValueError):
     """A landed file has columns the source does not declare, in mode ``failOnNewColumns``."""
 
@@ -47,19 +56,32 @@ class AccountingError(RuntimeError):
     """A batch's writes do not add up to its input records."""
 
 
+INGESTED = "ingested"
+REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class FileAccount:
-    """Accounting of one landed file: records = bronze_rows + dead_lettered."""
+    """Accounting of one landed file: records = bronze_rows + dead_lettered.
+
+    ``records`` is counted from the file's bytes by :func:`decoding.count_records`, apart from
+    the parser; ``parsed_records`` is what the parser produced. They differ only if the parser
+    lost or invented records, and then the file's accounting does not balance.
+    A rejected file (``status`` 'rejected', ``reject_reason`` set) is not read at all.
+    """
 
     path: str
     records: int = 0
+    parsed_records: int = 0
     dead_lettered: int = 0
     blank_lines: int = 0
     unexpected_fields: tuple[str, ...] = ()
+    status: str = INGESTED
+    reject_reason: str | None = None
 
     @property
     def bronze_rows(self) -> int:
-        return self.records - self.dead_lettered
+        return self.parsed_records - self.dead_lettered
 
 
 @dataclass
@@ -82,7 +104,11 @@ class BatchOutcome:
 
     @property
     def bronze_rows(self) -> int:
-        return self.input_records - self.dead_lettered
+        return sum(f.bronze_rows for f in self.files)
+
+    @property
+    def rejected(self) -> list[FileAccount]:
+        return [f for f in self.files if f.status == REJECTED]
 
 
 def current_schema(store: DeltaTableStore, source: LandingSource) -> StructType:
@@ -126,7 +152,10 @@ def ingest_batch(
 ) -> BatchOutcome:
     """Ingest ``files`` (one micro-batch) into bronze, the dead-letter queue and the ledger."""
     outcome = BatchOutcome(batch_id=batch_id, ingestion_date=dt.datetime.now(dt.UTC).date())
+    rejected = {path: reason for path in files if (reason := file_reject_reason(path, source))}
+    files = [path for path in files if path not in rejected]
     schema = current_schema(store, source)
+    counted = independent_counts(spark, files, source.file_format) if files else {}
     parsed = _parse(spark, source, files, schema) if files else None
     try:
         accounts = _file_accounts(parsed, files) if parsed is not None else {}
@@ -140,7 +169,10 @@ def ingest_batch(
             parsed = _parse(spark, source, files, schema)
             accounts = _file_accounts(parsed, files)
             outcome.new_columns = new_columns
-        outcome.files = [accounts.get(path, FileAccount(path)) for path in files]
+        outcome.files = [
+            replace(accounts.get(path, FileAccount(path)), records=counted.get(path, 0))
+            for path in files
+        ] + [FileAccount(p, status=REJECTED, reject_reason=r) for p, r in sorted(rejected.items())]
         if parsed is not None:
             _write_rows(store, source, parsed, schema, outcome, token)
         _write_ledger(spark, store, source, outcome, token)
@@ -150,6 +182,29 @@ def ingest_batch(
         if parsed is not None:
             parsed.unpersist()
     return outcome
+
+
+def file_reject_reason(path: str, source: LandingSource) -> str | None:
+    """Why a landed file is not ingested (see :func:`decoding.reject_reason`): it is not in a
+    ``<YYYY-MM-DD>`` folder, or its name is not one of the source's formats."""
+    if _landing_date(path) is None:
+        return decoding.NOT_IN_A_DATE_FOLDER
+    return decoding.reject_reason(unquote(path.rsplit("/", 1)[-1]), source.file_format)
+
+
+def independent_counts(spark: SparkSession, files: Sequence[str], file_format: str) -> dict:
+    """Records per file counted from the bytes (:func:`decoding.count_records`), in a Spark job
+    of its own that shares nothing with the parse: the accounting's ground truth."""
+    listing = (
+        spark.read.format("binaryFile")
+        .load([reader_path(f) for f in files])
+        .select(F.col("_metadata.file_path").alias("path"), "content")
+    )
+    counts = listing.mapInArrow(
+        partial(arrow_decoding.count_file_batches, file_format=file_format),
+        arrow_decoding.COUNTS_SCHEMA,
+    ).collect()
+    return {row.path: int(row.records) for row in counts}
 
 
 def _parse(
@@ -168,7 +223,7 @@ def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAcc
     blank = F.col(readers.BLANK)
     good_unexpected = F.when(~blank & F.col(ERROR_REASON).isNull(), F.col(UNEXPECTED))
     stats = parsed.groupBy(SOURCE_FILE).agg(
-        F.count(F.when(~blank, F.lit(1))).alias("records"),
+        F.count(F.when(~blank, F.lit(1))).alias("parsed_records"),
         F.count(F.col(ERROR_REASON)).alias("dead_lettered"),
         F.count(F.when(blank, F.lit(1))).alias("blank_lines"),
         F.array_distinct(F.flatten(F.collect_set(good_unexpected))).alias("unexpected"),
@@ -176,7 +231,7 @@ def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAcc
     accounts = {
         row[SOURCE_FILE]: FileAccount(
             path=row[SOURCE_FILE],
-            records=int(row["records"]),
+            parsed_records=int(row["parsed_records"]),
             dead_lettered=int(row["dead_lettered"]),
             blank_lines=int(row["blank_lines"]),
             unexpected_fields=tuple(sorted(row["unexpected"] or ())),
@@ -200,7 +255,10 @@ def _write_rows(
     rejected = parsed.where(F.col(ERROR_REASON).isNotNull())  # never a blank line
     if outcome.dead_lettered:
         letters = store.append(
-            DEAD_LETTER, dead_letter_rows(rejected, source, outcome.batch_id), idempotent=token
+            DEAD_LETTER,
+            dead_letter_rows(rejected, source, outcome.batch_id),
+            idempotent=token,
+            merge_schema=True,  # raw_bytes was added to the table after its first release
         )
         _require(letters, outcome.dead_lettered, "dead-letter rows", outcome)
     good = parsed.where(~F.col(readers.BLANK) & F.col(ERROR_REASON).isNull())
@@ -239,15 +297,16 @@ def _write_ledger(
             account.dead_lettered,
             account.blank_lines,
             outcome.batch_id,
+            account.status,
+            account.reject_reason,
         )
         for account in outcome.files
     ]
-    ledger = spark.createDataFrame(
-        rows,
-        "source string, file_path string, landing_date date, records long, bronze_rows long, "
-        "dead_lettered long, blank_lines long, batch_id string",
-    ).withColumn("ingested_at", F.current_timestamp())
-    store.append(INGESTED_FILES, ledger, idempotent=token)
+    ledger = spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn(
+        "ingested_at", F.current_timestamp()
+    )
+    # status / reject_reason were added after the ledger's first release.
+    store.append(INGESTED_FILES, ledger, idempotent=token, merge_schema=True)
 
 
 def _write_schema_changes(

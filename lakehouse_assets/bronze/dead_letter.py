@@ -40,7 +40,8 @@ REPLAYED = "replayed"
 
 DEAD_LETTER_SCHEMA = (
     "dead_letter_id string, source string, source_system string, source_file string, "
-    "landing_date date, raw_record string, fields_json string, error_reason string, "
+    "landing_date date, raw_record string, raw_bytes binary, fields_json string, "
+    "error_reason string, "
     "ingestion_timestamp timestamp, batch_id string, retry_count int, status string, "
     "last_attempt_at timestamp, resolved_at timestamp, resolved_batch_id string"
 )
@@ -56,6 +57,7 @@ def dead_letter_rows(rejected: DataFrame, source: LandingSource, batch_id: str) 
         F.col("_source_file").alias("source_file"),
         landing_date_of(F.col("_source_file")).alias("landing_date"),
         F.col(RAW).alias("raw_record"),
+        original_bytes().alias("raw_bytes"),
         F.col("_fields_json").alias("fields_json"),
         F.col(ERROR_REASON).alias("error_reason"),
         now.alias("ingestion_timestamp"),
@@ -65,6 +67,15 @@ def dead_letter_rows(rejected: DataFrame, source: LandingSource, batch_id: str) 
         F.lit(None).cast("timestamp").alias("last_attempt_at"),
         F.lit(None).cast("timestamp").alias("resolved_at"),
         F.lit(None).cast("string").alias("resolved_batch_id"),
+    )
+
+
+def original_bytes() -> F.Column:
+    """The record's bytes as landed: kept by the decoder where the text cannot hold them (not
+    UTF-8), else the text's UTF-8 bytes. NULL for an unreadable file (replay re-reads it)."""
+    return F.when(
+        F.col(ERROR_REASON) != readers.UNREADABLE_FILE,
+        F.coalesce(F.col(readers.RAW_BYTES), F.encode(F.col(RAW), "UTF-8")),
     )
 
 
@@ -231,27 +242,31 @@ def _records_of(
     """Re-read dead letters as raw records: from their raw text (JSON) or stored fields, or -
     for a file that could not be read - from the file itself (it may have been re-delivered)."""
     unreadable = letters.where(F.col("error_reason") == readers.UNREADABLE_FILE).collect()
-    in_table = letters.where(F.col("error_reason") != readers.UNREADABLE_FILE).select(
-        F.col("dead_letter_id").alias(DEAD_LETTER_ID),
-        F.col("source_file").alias(readers.SOURCE_FILE),
-        F.col("raw_record").alias(readers.RAW),
-        F.from_json(F.col("fields_json"), "map<string,string>").alias(readers.FIELDS),
-        F.col("error_reason").alias("_stored_reason"),
-        F.lit(False).alias(readers.BLANK),
-    )
+    stored = letters.where(F.col("error_reason") != readers.UNREADABLE_FILE)
     if source.file_format == "jsonl":
-        records = readers.json_records(in_table.drop(readers.FIELDS), schema)
+        # Decoded again from the original bytes, exactly as ingestion decodes a landed line.
+        original = stored.select(
+            F.col("dead_letter_id").alias(DEAD_LETTER_ID),
+            F.col("source_file").alias(readers.SOURCE_FILE),
+            F.coalesce(F.col("raw_bytes"), F.encode(F.col("raw_record"), "UTF-8")).alias(
+                readers.RAW_BYTES
+            ),
+        )
+        records = readers.json_records(readers.redecoded_lines(original, DEAD_LETTER_ID), schema)
     else:
         # CSV lines are only meaningful with their header, so replay uses the stored fields; a
         # malformed line (no fields) stays malformed.
-        fields_known = F.col(readers.FIELDS).isNotNull()
-        records = readers.map_records(
-            in_table.withColumn(
-                readers.FORMAT_ERROR, F.when(~fields_known, F.col("_stored_reason"))
-            ),
-            schema,
+        fields = F.from_json(F.col("fields_json"), "map<string,string>")
+        in_table = stored.select(
+            F.col("dead_letter_id").alias(DEAD_LETTER_ID),
+            F.col("source_file").alias(readers.SOURCE_FILE),
+            F.col("raw_record").alias(readers.RAW),
+            F.col("raw_bytes").alias(readers.RAW_BYTES),
+            fields.alias(readers.FIELDS),
+            F.when(fields.isNull(), F.col("error_reason")).alias(readers.FORMAT_ERROR),
+            F.lit(False).alias(readers.BLANK),
         )
-    records = records.drop("_stored_reason")
+        records = readers.map_records(in_table, schema)
     for letter in unreadable:
         reread = readers.read_records(spark, source, [letter.source_file], schema)
         records = records.unionByName(

@@ -11,6 +11,8 @@ from pydantic import Field
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_step
+from lakehouse_assets.bronze.batch import LEDGER_SCHEMA, REJECTED, FileAccount
+from lakehouse_assets.bronze.decoding import NOT_IN_A_DATE_FOLDER
 from lakehouse_assets.bronze.landing_zone import LandedFile, LandingZone, LandingZoneError
 from lakehouse_assets.bronze.streaming import IngestionReport, StreamLimits, run_bronze_stream
 from lakehouse_assets.bronze.tables import (
@@ -18,6 +20,7 @@ from lakehouse_assets.bronze.tables import (
     DEAD_LETTER,
     INGESTION_DATE,
     LANDING_DATE,
+    SOURCE_FILE,
     bronze_table,
 )
 from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 LANDED_FILES_INGESTED = "landed_files_ingested"
 INGESTION_ACCOUNTING = "ingestion_accounting"
 NO_NEW_DEAD_LETTERS = "no_new_dead_letters"
+NO_REJECTED_FILES = "no_rejected_files"
 
 
 class EvolutionMode(Enum):
@@ -93,24 +97,36 @@ def materialize_bronze_source(
             checkpoint_dir=step.storage.checkpoint_dir("bronze", source.name),
             limits=config.limits(source),
             evolution_mode=mode,
+            already_ingested=_ingested_paths(store, source),
         )
     except Exception as exc:
-        _record_event(store, context, source, window, started_at, None, None, error=exc)
+        _record_failure(store, context, source, window, started_at, exc)
         raise
-    # One listing and one ledger read serve both the backlog and the landed-files check.
-    landed = landing.files_for(None)
+    # One listing and one ledger read serve the backlog, the landed-files check and the files
+    # the stream cannot see (outside any folder of the source).
+    landed = landing.every_file()
     ingested = _ingested_paths(store, source)
+    outside = record_files_outside_folders(store, source, landed, ingested)
+    ingested |= {f.path for f in outside}
     backlog = sum(1 for f in landed if f.path not in ingested)
     _record_event(store, context, source, window, started_at, report, backlog)
+    rejected = [*report.rejected_files, *outside]
     context.log.info(
         f"bronze.{source.name}: {report.files_processed} files, {report.input_records} records "
         f"({report.dead_lettered} dead-lettered) in {len(report.batches)} micro-batches, "
-        f"{report.rows_per_second:,.0f} records/s; backlog {backlog} files"
+        f"{report.rows_per_second:,.0f} records/s; backlog {backlog} files, "
+        f"{len(rejected)} rejected, {report.skipped_files} already in the file ledger"
+        + (
+            f"; corrupt checkpoint set aside at {report.recovered_checkpoint}"
+            if report.recovered_checkpoint
+            else ""
+        )
     )
     checks = [
         landed_files_check(landed, ingested, window),
         accounting_check(store, source, report),
         dead_letter_check(report),
+        rejected_files_check(rejected),
     ]
     metadata = materialization_metadata(
         store,
@@ -128,6 +144,9 @@ def materialize_bronze_source(
             "records_per_second": round(report.rows_per_second, 1),
             "stream_seconds": round(report.duration_s, 2),
             "backlog_files": backlog,
+            "rejected_files": len(rejected),
+            "skipped_already_ingested": report.skipped_files,
+            "recovered_checkpoint": report.recovered_checkpoint or "",
             "schema_evolution_mode": mode,
             "new_columns": report.new_columns,
         },
@@ -160,8 +179,9 @@ def _ingested_paths(store: DeltaTableStore, source: LandingSource) -> set[str]:
 def landed_files_check(
     landed: list[LandedFile], ingested: set[str], window: DateWindow
 ) -> AssetCheckResult:
-    """Every file landed for the window is in the file ledger, i.e. was ingested."""
-    in_window = {f.path for f in landed if f.landing_date in window}
+    """Every file landed for the window, and every file outside a date folder, is in the file
+    ledger: ingested, or rejected with a reason. A file no run has looked at fails the check."""
+    in_window = {f.path for f in landed if f.landing_date is None or f.landing_date in window}
     missing = sorted(in_window - ingested)
     return AssetCheckResult(
         check_name=LANDED_FILES_INGESTED,
@@ -175,46 +195,101 @@ def landed_files_check(
     )
 
 
+def rejected_files_check(rejected: list[FileAccount]) -> AssetCheckResult:
+    """Warn (never block) when this run rejected files: not the source's format, or not in a
+    date folder. They are in the file ledger with the reason; nothing was read from them."""
+    files = [{"file": f.path, "reason": f.reject_reason} for f in rejected]
+    return AssetCheckResult(
+        check_name=NO_REJECTED_FILES,
+        passed=not files,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"{len(files)} landed files rejected (see monitoring.ingested_files)"
+            if files
+            else "every landed file was readable as the source's format"
+        ),
+        metadata={"rejected_files": MetadataValue.json(files[:50])},
+    )
+
+
+def record_files_outside_folders(
+    store: DeltaTableStore, source: LandingSource, landed: list[LandedFile], ingested: set[str]
+) -> list[FileAccount]:
+    """Ledger rows (rejected, ``not_in_a_date_folder``) for the files outside a date folder
+    that the stream did not record (straight in the source folder, or nested deeper): called
+    after the stream ran, so whatever it can see is in the ledger already."""
+    outside = [
+        FileAccount(f.path, status=REJECTED, reject_reason=NOT_IN_A_DATE_FOLDER)
+        for f in landed
+        if f.path not in ingested and f.landing_date is None
+    ]
+    if outside:
+        rows = [
+            (source.name, a.path, None, 0, 0, 0, 0, None, a.status, a.reject_reason)
+            for a in outside
+        ]
+        ledger = store.spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn(
+            "ingested_at", F.current_timestamp()
+        )
+        store.append(INGESTED_FILES, ledger, merge_schema=True)
+    return outside
+
+
 def accounting_check(
     store: DeltaTableStore, source: LandingSource, report: IngestionReport
 ) -> AssetCheckResult:
-    """Per micro-batch of this run, read back from the tables:
-    records in the batch's files = rows in bronze + rows in the dead-letter queue."""
+    """Per file of this run, read back from the tables: the records counted from the file's
+    bytes (the ledger, counted apart from the parser) = its rows in bronze + its dead letters.
+    """
     batch_ids = [b.batch_id for b in report.batches]
     if not batch_ids:
         return AssetCheckResult(
             check_name=INGESTION_ACCOUNTING,
             passed=True,
-            metadata={"batches": 0, "note": "no new files: nothing written"},
+            metadata={"files": 0, "note": "no new files: nothing written"},
         )
     since = min(b.ingestion_date for b in report.batches) - dt.timedelta(days=1)
-    records = _counts(_ledger(store, source), "batch_id", batch_ids, F.sum("records"))
+    ledger = _ledger(store, source).where(
+        F.coalesce(F.col("status"), F.lit("ingested")) != REJECTED
+    )
+    records = _counts(ledger, "batch_id", "file_path", batch_ids, F.sum("records"))
     bronze = _counts(
         store.read(bronze_table(source)).where(F.col(INGESTION_DATE) >= F.lit(since)),
         BATCH_ID,
+        SOURCE_FILE,
         batch_ids,
         F.count(F.lit(1)),
     )
     dead = {}
     if store.exists(DEAD_LETTER):
         letters = store.read(DEAD_LETTER).where(F.col("source") == source.name)
-        dead = _counts(letters, "batch_id", batch_ids, F.count(F.lit(1)))
-    rows = [(b, records.get(b, 0), bronze.get(b, 0), dead.get(b, 0)) for b in batch_ids]
+        dead = _counts(letters, "batch_id", "source_file", batch_ids, F.count(F.lit(1)))
+    files = sorted(set(records) | set(bronze) | set(dead))
+    rows = [(f, records.get(f, 0), bronze.get(f, 0), dead.get(f, 0)) for f in files]
     unbalanced = [r for r in rows if r[1] != r[2] + r[3]]
-    table = "| batch | records | bronze | dead-lettered |\n|---|---|---|---|\n" + "\n".join(
-        f"| {b} | {n} | {g} | {d} |" for b, n, g, d in rows[:50]
+    shown = unbalanced or rows
+    table = "| file | records | bronze | dead-lettered |\n|---|---|---|---|\n" + "\n".join(
+        f"| {f[1]} | {n} | {g} | {d} |" for f, n, g, d in shown[:50]
     )
     return AssetCheckResult(
         check_name=INGESTION_ACCOUNTING,
         passed=not unbalanced,
         severity=AssetCheckSeverity.ERROR,
+        description=(
+            f"{len(unbalanced)} files do not balance, first {unbalanced[0][0][1]}: "
+            f"{unbalanced[0][1]} records, {unbalanced[0][2]} in bronze, "
+            f"{unbalanced[0][3]} dead-lettered"
+            if unbalanced
+            else f"{len(rows)} files balance: records = bronze rows + dead letters"
+        ),
         metadata={
-            "batches": len(rows),
+            "batches": len(batch_ids),
+            "files": len(rows),
             "records": sum(r[1] for r in rows),
             "bronze_rows": sum(r[2] for r in rows),
             "dead_lettered": sum(r[3] for r in rows),
-            "unbalanced_batches": [r[0] for r in unbalanced],
-            "per_batch": MetadataValue.md(table),
+            "unbalanced_files": [r[0][1] for r in unbalanced[:20]],
+            "per_file": MetadataValue.md(table),
         },
     )
 
@@ -244,9 +319,28 @@ def dead_letter_check(report: IngestionReport) -> AssetCheckResult:
     )
 
 
-def _counts(df, key: str, ids: list[str], measure) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    grouped = df.where(F.col(key).isin(ids)).groupBy(key).agg(measure.alias("n")).collect()
-    return {row[key]: int(row["n"] or 0) for row in grouped}
+def _counts(df, batch: str, file: str, ids: list[str], measure) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
+    """``measure`` per (batch, file) over the rows of the given batches."""
+    grouped = df.where(F.col(batch).isin(ids)).groupBy(batch, file).agg(measure.alias("n"))
+    return {(row[batch], row[file]): int(row["n"] or 0) for row in grouped.collect()}
+
+
+def _record_failure(
+    store: DeltaTableStore,
+    context: AssetExecutionContext,
+    source: LandingSource,
+    window: DateWindow,
+    started_at: dt.datetime,
+    error: BaseException,
+) -> None:
+    """Record a failed run; a failure to record it is logged and never hides ``error``."""
+    try:
+        _record_event(store, context, source, window, started_at, None, None, error=error)
+    except Exception as record_error:  # the run's own error is what the caller re-raises
+        context.log.error(
+            f"could not record the failed ingestion run in {INGESTION_EVENTS.qualified_name}: "
+            f"{type(record_error).__name__}: {str(record_error)[:300]}"
+        )
 
 
 def _record_event(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from lakehouse_assets.bronze.decoding import reject_reason
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -23,8 +25,10 @@ class LandingZoneError(RuntimeError):
 
 @dataclass(frozen=True)
 class LandedFile:
+    """A file under a source's landing folder; ``landing_date`` is None outside a date folder."""
+
     path: str
-    landing_date: dt.date
+    landing_date: dt.date | None
     size: int
 
 
@@ -51,8 +55,9 @@ class LandingZone:
             )
 
     def files_for(self, days: Iterable[dt.date] | None) -> list[LandedFile]:
-        """Landed data files of the given days, or of every day when ``days`` is None (hidden
-        and temporary files excluded).
+        """Data files (the source's format, see :mod:`decoding`) in the date folders of the
+        given days, or of every day when ``days`` is None; hidden and temporary files
+        (``.``/``_`` names) excluded.
 
         A few days are listed folder by folder; long ranges with one glob, so the number of
         storage calls stays small both for a daily run and for a full backfill.
@@ -73,13 +78,30 @@ class LandingZone:
             day = path.getParent().getName()
             in_range = wanted is None or day in wanted
             if in_range and status.isFile() and _is_data_file(path.getName(), self.extension):
-                landed = LandedFile(
-                    normalize_file_uri(path.toUri().toString()),
-                    dt.date.fromisoformat(day),
-                    int(status.getLen()),
-                )
-                files.append(landed)
+                files.append(self._landed(status))
         return sorted(files, key=lambda f: f.path)
+
+    def every_file(self) -> list[LandedFile]:
+        """Every file anywhere under the source folder, whatever its name or folder (hidden
+        and temporary ``.``/``_`` names excluded): what the ledger must account for."""
+        if not self._fs.exists(self._jpath(self.source_dir)):
+            return []
+        files, listing = [], self._fs.listFiles(self._jpath(self.source_dir), True)
+        prefix = len(self._jpath(self.source_dir).toUri().getPath().rstrip("/")) + 1
+        while listing.hasNext():
+            status = listing.next()
+            relative = status.getPath().toUri().getPath()[prefix:]
+            if not any(part.startswith((".", "_")) for part in relative.split("/")):
+                files.append(self._landed(status))
+        return sorted(files, key=lambda f: f.path)
+
+    def _landed(self, status) -> LandedFile:  # type: ignore[no-untyped-def]
+        path = status.getPath()
+        return LandedFile(
+            normalize_file_uri(path.toUri().toString()),
+            _date_or_none(path.getParent().getName()),
+            int(status.getLen()),
+        )
 
     def days_without_files(self, days: Iterable[dt.date]) -> list[dt.date]:
         """Days in ``days`` whose landing folder holds no data file."""
@@ -106,5 +128,12 @@ def reader_path(uri: str) -> str:
     return unquote(uri)
 
 
-def _is_data_file(name: str, extension: str) -> bool:
-    return name.endswith(f".{extension}") and not name.startswith((".", "_"))
+def _is_data_file(name: str, file_format: str) -> bool:
+    return reject_reason(unquote(name), file_format) is None and not name.startswith((".", "_"))
+
+
+def _date_or_none(folder: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(folder) if len(folder) == 10 else None
+    except ValueError:
+        return None

@@ -21,6 +21,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DateType, DecimalType, StringType, TimestampType
 
+from lakehouse_assets.bronze import decoding
 from lakehouse_assets.bronze.readers import (
     BLANK,
     FIELDS,
@@ -39,13 +40,13 @@ RESCUED = "_rescued_data"
 ERROR_REASON = "_error_reason"
 UNEXPECTED = "_unexpected_fields"
 
-# Error reasons, in precedence order (the first that applies is reported). Format errors of the
-# readers (invalid_json, malformed_csv, unreadable_file) come right after the encoding check.
-INVALID_ENCODING = "invalid_encoding"
+# Error reasons, in precedence order (the first that applies is reported): first the problems
+# found while decoding (invalid_encoding, invalid_json, multiple_json_values, duplicate_key,
+# malformed_csv, unreadable_file), then the required keys.
+INVALID_ENCODING = decoding.INVALID_ENCODING
 MISSING_REQUIRED_KEY = "missing_required_key"
 INVALID_REQUIRED_KEY = "invalid_required_key"
 
-_REPLACEMENT_CHAR = "\ufffd"  # what the text reader puts where bytes were not valid UTF-8
 _READER_COLUMNS = (BLANK, FORMAT_ERROR, RAW, KEYS, STRINGS, FIELDS)
 
 
@@ -97,9 +98,8 @@ def _error_reason(
     required_keys: Sequence[str], raw_value: dict[str, Column], typed: dict[str, Column]
 ) -> Column:
     reason = F.when(F.col(BLANK), F.lit(None))
-    reason = reason.when(F.col(RAW).contains(_REPLACEMENT_CHAR), F.lit(INVALID_ENCODING)).when(
-        F.col(FORMAT_ERROR).isNotNull(), F.col(FORMAT_ERROR)
-    )
+    # Encoding and shape problems were found while decoding the bytes (readers / decoding).
+    reason = reason.when(F.col(FORMAT_ERROR).isNotNull(), F.col(FORMAT_ERROR))
     for key in required_keys:
         reason = reason.when(raw_value[key].isNull(), F.lit(MISSING_REQUIRED_KEY))
     for key in required_keys:

@@ -9,8 +9,14 @@ rest of ingestion - typing, rescue, dead-lettering, accounting - is format-indep
     _strings      struct<...>         the *expected* fields' raw values as strings
     _fields       map<string,string>  every field's raw value (CSV/Parquet; NULL for JSON,
                                       where it is derived from ``_raw`` only when needed)
-    _format_error string              why ``_keys`` is NULL (``invalid_json``, ...)
+    _format_error string              why the record is unusable (``invalid_json``, ...)
     _blank        boolean             a blank line: not a record, counted and skipped
+    _raw_bytes    binary              the original bytes where ``_raw`` cannot hold them
+                                      (not valid UTF-8); NULL otherwise
+
+JSON lines and CSV are read as bytes and decoded in Python first (gzip by content, strict
+UTF-8, one JSON object per line without duplicate keys; see
+:mod:`lakehouse_assets.bronze.decoding`); Parquet is read by Spark's reader.
 
 JSON is parsed straight into a struct of strings (one pass, O(1) field access); a full
 ``map<string,string>`` of a record is only built for the few records that have something to
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column
@@ -33,6 +40,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
+from lakehouse_assets.bronze import arrow_decoding, decoding
 from lakehouse_assets.bronze.landing_zone import reader_path
 
 if TYPE_CHECKING:
@@ -42,20 +50,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SOURCE_FILE = "_source_file"
-RAW = "_raw"
+SOURCE_FILE = arrow_decoding.SOURCE_FILE
+RAW = arrow_decoding.RAW
 KEYS = "_keys"
 STRINGS = "_strings"
 FIELDS = "_fields"
-FORMAT_ERROR = "_format_error"
-BLANK = "_blank"
+FORMAT_ERROR = arrow_decoding.FORMAT_ERROR
+BLANK = arrow_decoding.BLANK
+RAW_BYTES = arrow_decoding.RAW_BYTES
+FIELDS_JSON = arrow_decoding.FIELDS_JSON
 
-INVALID_JSON = "invalid_json"
-MALFORMED_CSV = "malformed_csv"
-UNREADABLE_FILE = "unreadable_file"
-
-_BOM = "\ufeff"
-_CSV_OVERFLOW = 8  # extra slots that catch rows with more fields than the header
+INVALID_JSON = decoding.INVALID_JSON
+MALFORMED_CSV = arrow_decoding.MALFORMED_CSV
+UNREADABLE_FILE = decoding.UNREADABLE_FILE
 
 
 @dataclass(frozen=True)
@@ -68,22 +75,50 @@ def read_records(
     spark: SparkSession, source: LandingSource, files: list[str], schema: StructType
 ) -> DataFrame:
     """Raw records of ``files`` (URIs) in ``source``'s format, shaped for ``schema``."""
+    if source.file_format == "parquet":
+        return _read_parquet(spark, files, schema)
+    lines = decoded_lines(spark, files, source.file_format)
     if source.file_format == "jsonl":
-        return json_records(_text_lines(spark, files), schema)
-    if source.file_format == "csv":
-        return _read_csv(spark, files, schema)
-    return _read_parquet(spark, files, schema)
+        return json_records(lines.drop(FIELDS_JSON), schema)
+    return _csv_records(lines, schema)
+
+
+def decoded_lines(spark: SparkSession, files: list[str], file_format: str) -> DataFrame:
+    """One row per line of ``files`` (JSON lines or CSV), decoded strictly in Python
+    (:mod:`lakehouse_assets.bronze.decoding`): gzip by content, original bytes kept where the
+    text cannot hold them, and the line's problem (encoding, JSON shape, CSV width) set."""
+    binary = (
+        spark.read.format("binaryFile")
+        .load([reader_path(f) for f in files])
+        .select(F.col("_metadata.file_path").alias("path"), "content")
+    )
+    return binary.mapInArrow(
+        partial(arrow_decoding.decode_file_batches, file_format=file_format),
+        arrow_decoding.LINES_SCHEMA,
+    )
+
+
+def redecoded_lines(records: DataFrame, id_column: str) -> DataFrame:
+    """Re-decode stored records (``id_column``, ``_source_file``, ``_raw_bytes``: one JSON line
+    each, e.g. dead letters) exactly as ingestion decodes a landed line."""
+    return records.select(id_column, SOURCE_FILE, RAW_BYTES).mapInArrow(
+        partial(arrow_decoding.redecode_line_batches, id_column=id_column),
+        f"{id_column} string, {SOURCE_FILE} string, {RAW} string, {RAW_BYTES} binary, "
+        f"{BLANK} boolean, {FORMAT_ERROR} string",
+    )
 
 
 def json_records(lines: DataFrame, schema: StructType) -> DataFrame:
-    """Records from a DataFrame with ``_source_file``, ``_raw`` and ``_blank``."""
+    """Records from a DataFrame with ``_source_file``, ``_raw``, ``_blank`` and, if the lines
+    were decoded, ``_format_error`` (a problem found before parsing)."""
     keys = F.json_object_keys(F.col(RAW))
+    found = F.col(FORMAT_ERROR) if FORMAT_ERROR in lines.columns else F.lit(None)
     invalid = ~F.col(BLANK) & F.col(KEYS).isNull()
     return (
-        lines.withColumn(KEYS, F.when(~F.col(BLANK), keys))
+        lines.withColumn(KEYS, F.when(~F.col(BLANK) & found.isNull(), keys))
         .withColumn(STRINGS, F.from_json(F.col(RAW), _string_struct(schema)))
         .withColumn(FIELDS, F.lit(None).cast(MapType(StringType(), StringType())))
-        .withColumn(FORMAT_ERROR, F.when(invalid, F.lit(INVALID_JSON)))
+        .withColumn(FORMAT_ERROR, F.coalesce(found, F.when(invalid, F.lit(INVALID_JSON))))
     )
 
 
@@ -105,44 +140,15 @@ def _string_struct(schema: StructType) -> StructType:
     return StructType([StructField(f.name, StringType()) for f in schema.fields])
 
 
-def _text_lines(spark: SparkSession, files: list[str]) -> DataFrame:
-    lines = spark.read.text([reader_path(f) for f in files]).select(
-        F.col("_metadata.file_path").alias(SOURCE_FILE),
-        F.regexp_replace(F.col("value"), f"^{_BOM}", "").alias(RAW),
-    )
-    return lines.withColumn(BLANK, F.trim(F.col(RAW)) == "")
-
-
-def _read_csv(spark: SparkSession, files: list[str], schema: StructType) -> DataFrame:
-    """CSV with a header line per file; each file is parsed with its own header.
+def _csv_records(lines: DataFrame, schema: StructType) -> DataFrame:
+    """CSV rows, each parsed with its own file's header (done in :func:`_file_rows`).
 
     A row with more fields than its header is ``malformed_csv`` (never silently truncated);
     a row with fewer has NULLs for the missing trailing fields, like a JSON record without them.
     """
-    headers = {path: _first_line(spark, path) for path in files}
-    result = spark.createDataFrame([], _RECORD_SCHEMA)
-    for header in sorted({h for h in headers.values() if h is not None}):
-        names = [n.strip().lstrip(_BOM) for n in header.split(",")]
-        paths = [p for p, h in headers.items() if h == header]
-        overflow = [f"__overflow_{i}" for i in range(_CSV_OVERFLOW)]
-        columns = [f"c{i}" for i in range(len(names))] + overflow
-        csv_schema = StructType([StructField(c, StringType()) for c in columns])
-        lines = _text_lines(spark, paths).where(F.col(RAW) != header.lstrip(_BOM))
-        parsed = lines.withColumn("__csv", F.from_csv(F.col(RAW), csv_schema.simpleString()))
-        too_many = F.lit(False)
-        for column in overflow:
-            too_many = too_many | F.col(f"__csv.{column}").isNotNull()
-        fields = F.map_from_arrays(
-            F.array(*[F.lit(n) for n in names]),
-            F.array(*[F.col(f"__csv.c{i}") for i in range(len(names))]),
-        )
-        frame = (
-            parsed.withColumn(FIELDS, F.when(~F.col(BLANK) & ~too_many, fields))
-            .withColumn(FORMAT_ERROR, F.when(~F.col(BLANK) & too_many, F.lit(MALFORMED_CSV)))
-            .drop("__csv")
-        )
-        result = result.unionByName(frame)
-    return map_records(result, schema)
+    fields = F.from_json(F.col(FIELDS_JSON), "map<string,string>")
+    records = lines.withColumn(FIELDS, F.when(F.col(FORMAT_ERROR).isNull() & ~F.col(BLANK), fields))
+    return map_records(records.drop(FIELDS_JSON), schema)
 
 
 def _read_parquet(spark: SparkSession, files: list[str], schema: StructType) -> DataFrame:
@@ -162,7 +168,7 @@ def _read_parquet(spark: SparkSession, files: list[str], schema: StructType) -> 
             F.lit(False).alias(BLANK),
         )
         result = result.unionByName(records)
-    return map_records(result, schema)
+    return map_records(result.withColumn(RAW_BYTES, F.lit(None).cast("binary")), schema)
 
 
 def unreadable_reason(spark: SparkSession, path: str) -> str | None:
@@ -190,20 +196,6 @@ def _split_readable_parquet(
         else:
             unreadable.append(UnreadableFile(path, reason))
     return readable, unreadable
-
-
-def _first_line(spark: SparkSession, path: str) -> str | None:
-    """First line of a text file, read on the driver through Hadoop's FileSystem."""
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(reader_path(path))
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    stream = fs.open(hadoop_path)
-    try:
-        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
-        line = reader.readLine()
-        return None if line is None else str(line)
-    finally:
-        stream.close()
 
 
 _RECORD_SCHEMA = StructType(

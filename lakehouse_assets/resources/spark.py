@@ -8,6 +8,7 @@ No session is created until an asset asks for one, so loading the Definitions ne
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from importlib.metadata import version
 from typing import TYPE_CHECKING
@@ -172,6 +173,9 @@ def start_local_session(conf: Mapping[str, str]) -> SparkSession:
         return SparkSession.builder.getOrCreate()
     # Spark's JVM would otherwise log the hostname warning and use a non-loopback address.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Bronze decodes landed bytes in Python workers (mapInArrow); they must run this
+    # interpreter, the one the project is installed in, not the first python3 on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
