@@ -51,6 +51,8 @@ def build_sensors(settings: LakehouseSettings, assets: list) -> list:
 def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     """Assemble assets, checks, jobs, schedules, sensors and the environment's resources."""
     settings = settings or LakehouseSettings.from_env()
+    if settings.env == "local":
+        settings.require_usable_locations()
     # Locally every step of a run shares one Spark JVM (in-process); on Databricks each step
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
     executor = in_process_executor if settings.env == "local" else multiprocess_executor

@@ -168,6 +168,21 @@ class LakehouseSettings:
             ),
         }
 
+    def require_usable_locations(self) -> None:
+        """Fail now, naming the variable, when a local root cannot hold the lakehouse.
+
+        The lakehouse root and the checkpoint root must be directories that exist or can be
+        created, and be writable; the landing root must not be a file. Cloud URIs are checked
+        by the runtime that owns them. Nothing is created here.
+        """
+        for variable, location, writable in (
+            ("LAKEHOUSE_ROOT", self.root, True),
+            ("LAKEHOUSE_CHECKPOINT_ROOT", self.checkpoint_root, True),
+            ("LAKEHOUSE_LANDING_ROOT", self.landing_root, False),
+        ):
+            if not _is_uri(location):
+                _require_directory(variable, Path(location), writable=writable)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LakehouseSettings:
         """Build settings from environment variables (``os.environ`` by default)."""
@@ -236,8 +251,41 @@ def _clock_time(environ: Mapping[str, str], name: str, default: str) -> str:
     return f"{int(hours):02d}:{int(minutes):02d}"
 
 
+def _is_uri(location: str) -> bool:
+    return "://" in location or location.startswith("dbfs:")
+
+
+def _require_directory(variable: str, path: Path, *, writable: bool) -> None:
+    """``path`` is a directory, or the nearest existing ancestor is one it can be made in."""
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is a file" if existing == path else f"cannot be created: {existing} is a file"
+        raise SettingsError(f"{variable}={path} {what}, not a directory")
+    if writable and not _can_write_in(existing):
+        what = "is not writable" if existing == path else f"cannot be created in {existing}"
+        raise SettingsError(
+            f"{variable}={path} {what} (read-only location); point {variable} at a "
+            "writable directory"
+        )
+
+
+def _can_write_in(directory: Path) -> bool:
+    """Probe by creating a file: permission bits do not tell root or a read-only mount."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=directory, prefix=".lakehouse-write-probe-"):
+            return True
+    except OSError:
+        return False
+
+
 def _absolute(location: str) -> str:
     """Resolve local paths against the working directory; leave URIs (s3://, abfss://...) alone."""
-    if "://" in location or location.startswith("dbfs:"):
+    if _is_uri(location):
         return location.rstrip("/")
     return str(Path(location).expanduser().resolve())

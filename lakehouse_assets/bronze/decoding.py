@@ -102,16 +102,18 @@ def _is_bzip2(data: bytes) -> bool:
 
 def split_lines(content: bytes) -> list[bytes]:
     """Lines of ``content`` without terminators: split at ``\\n``, a trailing ``\\r`` dropped,
-    a leading byte-order mark dropped. A last line without ``\\n`` is a line; an empty
-    content has none."""
-    if content.startswith(_BOM):
-        content = content[len(_BOM) :]
+    a leading byte-order mark dropped (also mid-file: concatenated extracts carry one each).
+    A last line without ``\\n`` is a line; an empty content has none."""
     if not content:
         return []
     lines = content.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    return [_without_bom(line[:-1] if line.endswith(b"\r") else line) for line in lines]
+
+
+def _without_bom(line: bytes) -> bytes:
+    return line[len(_BOM) :] if line.startswith(_BOM) else line
 
 
 def is_blank(line: bytes) -> bool:
@@ -130,9 +132,7 @@ def count_records(data: bytes, name: str, file_format: str) -> int:
         content = decompress(data, name)
     except UnreadableFileError:
         return 1
-    if content.startswith(_BOM):
-        content = content[len(_BOM) :]
-    non_blank = sum(1 for line in content.split(b"\n") if line.strip(_BLANK))
+    non_blank = sum(1 for line in content.split(b"\n") if line.removeprefix(_BOM).strip(_BLANK))
     if file_format == "csv":
         return max(non_blank - 1, 0)
     return non_blank
