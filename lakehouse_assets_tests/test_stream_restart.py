@@ -94,3 +94,45 @@ def test_killed_stream_resumes_without_duplicates_or_losses(spark, tmp_path):
     per_batch = dict(bronze.groupBy("_batch_id").count().collect())
     for row in ledger.groupBy("batch_id").agg(F.sum("bronze_rows").alias("rows")).collect():
         assert per_batch.get(row.batch_id, 0) == row.rows, row.batch_id
+
+
+def test_two_runs_of_one_source_at_once_both_succeed_without_duplicates(spark, tmp_path):
+    """A second run of the same source while the first is mid-stream waits for the stream lock
+    (and would retry a checkpoint conflict) instead of failing."""
+    landing, root = tmp_path / "landing", tmp_path / "lh"
+    start = dt.date(1992, 1, 1)
+    files = 6
+    for n in range(files):
+        day = (start + dt.timedelta(days=n)).isoformat()
+        keys = range(n * ORDERS_PER_FILE, (n + 1) * ORDERS_PER_FILE)
+        land(landing, "orders", day, f"orders_{day}.jsonl", jsonl(*(order(k, day) for k in keys)))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lakehouse_assets_tests.stream_worker", str(root), str(landing)],
+        cwd=Path(__file__).resolve().parents[1],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    offsets = root / "_checkpoints" / "bronze" / "orders" / "offsets"
+    deadline = time.monotonic() + 240
+    while worker.poll() is None and not (offsets.exists() and any(offsets.iterdir())):
+        assert time.monotonic() < deadline, "the worker never started its stream"
+        time.sleep(0.05)
+    store = DeltaTableStore(spark, PathLocator(str(root)))
+    report = run_bronze_stream(
+        spark,
+        store,
+        ORDERS,
+        landing_dir=str(landing / "orders"),
+        checkpoint_dir=str(root / "_checkpoints" / "bronze" / "orders"),
+        limits=StreamLimits(max_files_per_trigger=1),
+        evolution_mode="rescue",
+    )
+    _, stderr = worker.communicate(timeout=300)
+    assert worker.returncode == 0, stderr.decode()[-2000:]
+    bronze = store.read(bronze_table(ORDERS))
+    rows = files * ORDERS_PER_FILE
+    assert bronze.count() == bronze.select("o_orderkey").distinct().count() == rows
+    ledger = store.read(INGESTED_FILES)
+    assert ledger.count() == ledger.select("file_path").distinct().count() == files
+    assert report.files_processed < files  # the worker had ingested files before it let go
