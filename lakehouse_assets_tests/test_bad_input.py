@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from dagster import DagsterInstance
 
 from lakehouse_assets.bronze.landing_zone import LandingZoneError
 from lakehouse_assets.sample_data import land_tpch
@@ -43,3 +44,24 @@ def test_snapshot_sources_may_skip_days(spark, tpch_dir, tmp_path):
     result = materialize_day(settings, DAY, selection="bronze_part")
     meta = result.asset_materializations_for_node("bronze_part")[0].metadata
     assert meta["files_processed"].value == 1 and meta["input_records"].value == 2000
+
+
+def test_a_failed_run_reports_its_own_error_not_the_failure_handlers(spark, tpch_dir, tmp_path):
+    """The monitoring folder is a file: the ledger write fails, and so does recording the
+    failed run in monitoring.ingestion_events; the step error is the first, the second is
+    logged."""
+    landing = tmp_path / "landing"
+    land_tpch(tpch_dir, landing, DAY, DAY)
+    (tmp_path / "lh").mkdir()
+    (tmp_path / "lh" / "monitoring").write_text("not a folder")
+    settings = settings_for(tmp_path / "lh", landing)
+    instance = DagsterInstance.ephemeral()
+    result = materialize_day(
+        settings, DAY, selection="bronze_orders", raise_on_error=False, instance=instance
+    )
+    assert not result.success
+    error = step_error(result)
+    assert "ingested_files" in error.message
+    assert "ingestion_events" not in error.message
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("could not record the failed ingestion run" in m for m in logged)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 
 import pytest
 
@@ -24,6 +26,59 @@ def test_settings_default_to_local_under_dot_lakehouse(tmp_path, monkeypatch):
     assert settings.root == str(tmp_path / ".lakehouse")
     assert settings.landing_root == str(tmp_path / ".lakehouse" / "landing")
     assert settings.checkpoint_root == str(tmp_path / ".lakehouse" / "_checkpoints")
+
+
+def test_a_lakehouse_root_that_is_a_file_fails_when_definitions_load(tmp_path):
+    from lakehouse_assets.definitions import build_definitions
+
+    (tmp_path / "root").write_text("not a directory")
+    settings = LakehouseSettings.from_env({"LAKEHOUSE_ROOT": str(tmp_path / "root")})
+    with pytest.raises(SettingsError, match=r"LAKEHOUSE_ROOT=.*root is a file, not a directory"):
+        build_definitions(settings)
+    nested = LakehouseSettings.from_env({"LAKEHOUSE_ROOT": str(tmp_path / "root" / "lh")})
+    with pytest.raises(SettingsError, match=r"cannot be created: .*root is a file"):
+        nested.require_usable_locations()
+
+
+def test_a_checkpoint_root_under_a_file_and_a_landing_root_that_is_a_file_fail(tmp_path):
+    (tmp_path / "file").write_text("x")
+    checkpoints = LakehouseSettings.from_env(
+        {
+            "LAKEHOUSE_ROOT": str(tmp_path / "lh"),
+            "LAKEHOUSE_CHECKPOINT_ROOT": str(tmp_path / "file"),
+        }
+    )
+    with pytest.raises(SettingsError, match="LAKEHOUSE_CHECKPOINT_ROOT"):
+        checkpoints.require_usable_locations()
+    landing = LakehouseSettings.from_env(
+        {"LAKEHOUSE_ROOT": str(tmp_path / "lh"), "LAKEHOUSE_LANDING_ROOT": str(tmp_path / "file")}
+    )
+    with pytest.raises(SettingsError, match="LAKEHOUSE_LANDING_ROOT"):
+        landing.require_usable_locations()
+    LakehouseSettings.from_env(
+        {"LAKEHOUSE_ROOT": str(tmp_path / "new" / "lh")}
+    ).require_usable_locations()
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_a_read_only_root_fails_when_definitions_load(tmp_path):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    # Permission bits do not stop root (CI runs as root): an immutable directory does.
+    made = subprocess.run(["chattr", "+i", str(read_only)], capture_output=True, check=False)
+    if made.returncode != 0:
+        read_only.chmod(0o555)
+        if os.geteuid() == 0:
+            pytest.skip("cannot make a read-only directory here (no chattr, running as root)")
+    try:
+        settings = LakehouseSettings.from_env({"LAKEHOUSE_ROOT": str(read_only / "lh")})
+        with pytest.raises(
+            SettingsError, match=r"LAKEHOUSE_ROOT=.* cannot be created in .*read-only"
+        ):
+            settings.require_usable_locations()
+    finally:
+        subprocess.run(["chattr", "-i", str(read_only)], capture_output=True, check=False)
+        read_only.chmod(0o755)
 
 
 def test_settings_read_databricks_environment():
