@@ -70,6 +70,8 @@ def build_bare(step) -> None:  # type: ignore[no-untyped-def]
 
 
 def build_with_quality(step) -> dict:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
     from lakehouse_assets.bronze import sources
     from lakehouse_assets.bronze.tables import bronze_table
     from lakehouse_assets.silver.assets import LINE_ITEMS, ORDERS
@@ -78,11 +80,25 @@ def build_with_quality(step) -> dict:  # type: ignore[no-untyped-def]
     from lakehouse_assets.silver.transforms import cleanse_line_items, cleanse_orders
 
     store, window = step.store, step.window
-    orders = store.read_window(bronze_table(sources.ORDERS), window, "o_orderdate")
-    lines = store.read_window(bronze_table(sources.LINEITEM), window, "_landing_date")
+    orders = store.read(bronze_table(sources.ORDERS))
+    lines = store.read(bronze_table(sources.LINEITEM))
     results = [
-        publish_silver_window(step, "bench", ORDERS, bronze=orders, cleanse=cleanse_orders),
-        publish_silver_window(step, "bench", LINE_ITEMS, bronze=lines, cleanse=cleanse_line_items),
+        publish_silver_window(
+            step,
+            "bench",
+            ORDERS,
+            bronze=orders,
+            in_window=F.expr(window.sql_predicate("o_orderdate")),
+            cleanse=cleanse_orders,
+        ),
+        publish_silver_window(
+            step,
+            "bench",
+            LINE_ITEMS,
+            bronze=lines,
+            in_window=F.expr(window.sql_predicate("_landing_date")),
+            cleanse=cleanse_line_items,
+        ),
         publish_silver_customers(step, "bench"),
     ]
     failed = [c.check_name for r in results for c in r.check_results if not c.passed]

@@ -63,13 +63,14 @@ class DateWindow:
         return isinstance(day, dt.date) and self.first <= day <= self.last
 
     def sql_predicate(self, column: str) -> str:
-        """A Spark SQL predicate selecting exactly this window on a DATE column.
+        """A Spark SQL predicate selecting exactly this window on a DATE column (a plain
+        column name, optionally qualified by a merge's ``t.``/``s.`` alias).
 
         Dates are rendered from ``datetime.date`` objects, never from user strings, so the
         predicate cannot be widened by a malformed key (the bug class where a bad predicate
         made a "partition overwrite" rewrite a whole table).
         """
-        if not column.replace("_", "").isalnum():
+        if not column.removeprefix("t.").removeprefix("s.").replace("_", "").isalnum():
             raise ValueError(f"not a plain column name: {column!r}")
         if self.first == self.last:
             return f"{column} = DATE'{self.first.isoformat()}'"

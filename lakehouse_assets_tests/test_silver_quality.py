@@ -9,6 +9,8 @@ import json
 import pytest
 from deltalake import DeltaTable
 
+from lakehouse_assets.silver.assets import LINE_ITEMS, ORDERS
+
 from .lakehouse import SLICE, checks_by_name, materialize_day, settings_for
 from .landing_files import jsonl, land, line, order
 
@@ -96,7 +98,8 @@ def test_quarantine_drop_and_accounting_on_known_bad_rows(spark, tmp_path):
 
     metrics = _rows(root / "monitoring" / "dq_metrics", run_id=result.run_id)
     by_rule = {(m["table_name"], m["rule"]): m for m in metrics}
-    assert len(metrics) == len(by_rule) == 4 + 7  # one row per table x rule
+    rules = len(ORDERS.all_rules) + len(LINE_ITEMS.all_rules)  # the tables' and contracts' rules
+    assert len(metrics) == len(by_rule) == rules  # one row per table x rule
     assert by_rule[("silver.line_items", "line_flags_known")]["failed_rows"] == 1
     assert by_rule[("silver.orders", "order_priority_known")]["status"] == "warned"
 

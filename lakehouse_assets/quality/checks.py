@@ -65,10 +65,17 @@ def rule_check_result(outcome: RuleOutcome) -> AssetCheckResult:
 
 
 def accounting_check_result(
-    *, input_rows: int, written: int, quarantined: int, dropped: int, duplicates: int
+    *,
+    input_rows: int,
+    written: int,
+    quarantined: int,
+    dropped: int,
+    duplicates: int,
+    superseded: int = 0,
 ) -> AssetCheckResult:
-    """Every input row is accounted for."""
-    accounted = written + quarantined + dropped + duplicates
+    """Every input row is accounted for (``superseded``: older versions of keys whose newest
+    version is in another date)."""
+    accounted = written + quarantined + dropped + duplicates + superseded
     return AssetCheckResult(
         check_name=ACCOUNTING_CHECK,
         passed=accounted == input_rows,
@@ -79,6 +86,7 @@ def accounting_check_result(
             "quarantined_rows": quarantined,
             "dropped_rows": dropped,
             "duplicates_removed": duplicates,
+            "superseded_rows": superseded,
             "unaccounted_rows": input_rows - accounted,
         },
     )

@@ -18,6 +18,7 @@ constraint.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,8 @@ from pyspark.sql import functions as F
 if TYPE_CHECKING:
     from pandera.pyspark import DataFrameModel
     from pyspark.sql import DataFrame
+
+    from lakehouse_assets.quality.rules import Rule
 
 
 class ContractError(ValueError):
@@ -136,6 +139,33 @@ def compile_constraints(model: type[DataFrameModel]) -> list[Constraint]:
                 )
             )
     return constraints
+
+
+def contract_rules(model: type[DataFrameModel]) -> tuple[Rule, ...]:
+    """The contract's row-level constraints as quarantine rules, evaluated before the write.
+
+    A row that breaks one (a line number out of range) goes to the quarantine table naming the
+    constraint, instead of being committed and then blocking its whole date on every re-run;
+    a later correction of the row supersedes it. The contract check on what was written still
+    blocks, for what only the table as a whole can break (schema, types).
+    """
+    from lakehouse_assets.quality.rules import Rule, RuleAction
+
+    return tuple(
+        Rule(
+            contract_rule_name(c.name),
+            c.expression,
+            RuleAction.QUARANTINE,
+            f"contract {model.__name__}: {c.name}",
+        )
+        for c in compile_constraints(model)
+    )
+
+
+def contract_rule_name(constraint: str) -> str:
+    """``line_number:in_range`` -> ``contract_line_number_in_range`` (a valid rule name)."""
+    words = re.sub(r"[^a-z0-9]+", "_", constraint.lower()).strip("_")
+    return f"contract_{words}"[:63]
 
 
 def schema_errors(model: type[DataFrameModel], df: DataFrame) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 customers from their change events (CDC into SCD1 and SCD2)."""
 
 from dagster import AssetExecutionContext, MaterializeResult
+from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_asset, spark_step
 from lakehouse_assets.bronze import sources
@@ -18,6 +19,7 @@ ORDERS = SilverTarget(
     tables.ORDERS_QUARANTINE,
     ORDER_RULES,
     key_columns=("order_id",),
+    bronze_key_columns=("o_orderkey",),
     key_check="order_id_unique",
     contract=SilverOrder,
     contract_check="silver_orders_contract",
@@ -27,6 +29,7 @@ LINE_ITEMS = SilverTarget(
     tables.LINE_ITEMS_QUARANTINE,
     LINE_ITEM_RULES,
     key_columns=("order_id", "line_number"),
+    bronze_key_columns=("l_orderkey", "l_linenumber"),
     key_check="line_key_unique",
     contract=SilverLineItem,
     contract_check="silver_line_items_contract",
@@ -36,33 +39,43 @@ LINE_ITEMS = SilverTarget(
 @spark_asset(
     name="silver_orders",
     layer="silver",
-    description="Orders of the order date: latest version per order_id, typed and trimmed.",
+    description=(
+        "Orders of the order date: the latest version per order_id across all dates, typed "
+        "and trimmed; rows breaking a rule or the contract are quarantined."
+    ),
     deps=["bronze_orders"],
     check_specs=ORDERS.check_specs("silver_orders"),
 )
 def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
-    bronze = step.store.read_window(bronze_table(sources.ORDERS), step.window, "o_orderdate")
     return publish_silver_window(
-        step, context.run_id, ORDERS, bronze=bronze, cleanse=cleanse_orders
+        step,
+        context.run_id,
+        ORDERS,
+        bronze=step.store.read(bronze_table(sources.ORDERS)),
+        in_window=F.expr(step.window.sql_predicate("o_orderdate")),
+        cleanse=cleanse_orders,
     )
 
 
 @spark_asset(
     name="silver_line_items",
     layer="silver",
-    description="Order lines of the order date: latest version per (order_id, line_number).",
+    description=(
+        "Order lines of the extract date: the latest version per (order_id, line_number) "
+        "across all dates; rows breaking a rule or the contract are quarantined."
+    ),
     deps=["bronze_lineitem"],
     check_specs=LINE_ITEMS.check_specs("silver_line_items"),
 )
 def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
-    bronze = step.store.read_window(bronze_table(sources.LINEITEM), step.window, "_landing_date")
     return publish_silver_window(
         step,
         context.run_id,
         LINE_ITEMS,
-        bronze=bronze,
+        bronze=step.store.read(bronze_table(sources.LINEITEM)),
+        in_window=F.expr(step.window.sql_predicate("_landing_date")),
         cleanse=cleanse_line_items,
     )
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from dagster import AssetCheckSpec, MaterializeResult
+from dagster import AssetCheckResult, AssetCheckSpec, MaterializeResult
 from pyspark.sql import Observation
 from pyspark.sql import functions as F
 
@@ -18,17 +18,21 @@ from lakehouse_assets.quality.checks import (
     rule_check_specs,
 )
 from lakehouse_assets.quality.contracts import (
+    ContractResult,
     contract_check_result,
     contract_check_spec,
+    contract_rules,
     key_check_result,
     validate_contract,
 )
 from lakehouse_assets.quality.engine import ObservedRules, QualityCounts, observe_rules
+from lakehouse_assets.quality.rules import RuleAction
+from lakehouse_assets.silver.versions import KeyVersions, key_versions
 from lakehouse_assets.storage.metadata import materialization_metadata
 
 if TYPE_CHECKING:
     from pandera.pyspark import DataFrameModel
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
     from lakehouse_assets.asset_factory import SparkStep
     from lakehouse_assets.partitions import DateWindow
@@ -40,7 +44,11 @@ RUN_ID = "_run_id"
 
 @dataclass(frozen=True)
 class SilverTarget:
-    """A silver table, its quarantine table, rules, business key, contract and date column."""
+    """A silver table, its quarantine table, rules, business key, contract and date column.
+
+    ``bronze_key_columns`` are the business key in bronze's names (same order as
+    ``key_columns``): versions of a key are compared across all of bronze, not only the window.
+    """
 
     table: TableSpec
     quarantine: TableSpec
@@ -49,7 +57,24 @@ class SilverTarget:
     key_check: str
     contract: type[DataFrameModel]
     contract_check: str
+    bronze_key_columns: Sequence[str] = ()
     date_column: str = "order_date"
+
+    @property
+    def all_rules(self) -> tuple[Rule, ...]:
+        """The table's rules, then its contract's row-level constraints as quarantine rules.
+
+        The contract judges only the rows the table's own rules keep: a row they drop or
+        quarantine already has its reason, and keeps exactly that one."""
+        handled = [r for r in self.rules if r.action in (RuleAction.DROP, RuleAction.QUARANTINE)]
+        kept = " AND ".join(f"coalesce(({r.expression}), FALSE)" for r in handled)
+        return (
+            *self.rules,
+            *(
+                replace(rule, expression=f"({rule.expression}) OR NOT ({kept})") if kept else rule
+                for rule in contract_rules(self.contract)
+            ),
+        )
 
     def check_specs(self, asset_name: str) -> list[AssetCheckSpec]:
         """Key uniqueness, one check per rule, accounting and the contract."""
@@ -59,7 +84,7 @@ class SilverTarget:
                 self.key_check,
                 asset=asset_name,
                 blocking=True,
-                description=f"({keys}) is unique and not null within the partition.",
+                description=f"({keys}) is unique and not null across the whole table.",
             ),
             *rule_check_specs(asset_name, self.rules),
             contract_check_spec(asset_name, self.contract_check, self.contract),
@@ -72,29 +97,49 @@ def publish_silver_window(
     target: SilverTarget,
     *,
     bronze: DataFrame,
+    in_window: Column,
     cleanse: Callable[[DataFrame], DataFrame],
 ) -> MaterializeResult:
-    """Cleanse ``bronze``, write the kept rows over the window of the table while the rules
-    are counted (observed metrics: no extra pass), quarantine, then verify in one read-back.
+    """Cleanse the window's rows of ``bronze`` (the whole table; ``in_window`` selects the
+    window), write the kept rows over the window of the table while the rules are counted
+    (observed metrics: no extra pass), quarantine, then verify in one read-back.
 
-    Accounting: bronze rows = written + quarantined + dropped + duplicates removed.
+    The newest version of a business key wins across dates (:mod:`silver.versions`): window
+    rows whose key has a newer version elsewhere are left out (superseded), and older copies
+    elsewhere of keys the window now holds are deleted from the table and its quarantine.
+
+    Accounting: bronze rows of the window = written + quarantined + dropped + duplicates
+    removed + superseded.
     """
     store, window, date_column = step.store, step.window, target.date_column
+    versions = key_versions(bronze, in_window, target.bronze_key_columns)
+    window_rows = bronze.where(in_window)
+    if versions.superseded:
+        window_rows = window_rows.join(
+            versions.superseded_keys(store.spark), list(target.bronze_key_columns), "left_anti"
+        )
     input_observation = Observation(f"input_{uuid.uuid4().hex}")
-    observed_bronze = bronze.observe(input_observation, F.count(F.lit(1)).alias("rows"))
-    quality = observe_rules(cleanse(observed_bronze), target.rules, target.key_columns)
+    observed_bronze = window_rows.observe(input_observation, F.count(F.lit(1)).alias("rows"))
+    quality = observe_rules(cleanse(observed_bronze), target.all_rules, target.key_columns)
     write = store.overwrite_window(target.table, quality.kept(), window, date_column)
     counts = quality.counts()
-    input_count = int(input_observation.get["rows"])
+    input_count = int(input_observation.get["rows"]) + versions.superseded_rows
     quarantined_count = _replace_quarantine_window(store, target, quality, counts, window, run_id)
+    moved = _delete_older_versions_elsewhere(store, target, versions, window)
     record_dq_metrics(
         store, run_id=run_id, table=target.table, window=window, outcomes=counts.outcomes
     )
     # One pass over what was committed: row count, key uniqueness and the contract.
     written = store.read_window(target.table, window, date_column)
     verified = validate_contract(target.contract, written, target.key_columns)
-    duplicates = input_count - counts.evaluated_rows
-    results = [rule_check_result(o) for o in counts.outcomes]
+    duplicates = input_count - versions.superseded_rows - counts.evaluated_rows
+    own_rules = {r.name for r in target.rules}
+    results = [rule_check_result(o) for o in counts.outcomes if o.rule.name in own_rules]
+    by_contract = {
+        o.rule.description.split(": ", 1)[1]: o.failed_rows
+        for o in counts.outcomes
+        if o.rule.name not in own_rules and o.failed_rows
+    }
     results += [
         accounting_check_result(
             input_rows=input_count,
@@ -102,9 +147,12 @@ def publish_silver_window(
             quarantined=quarantined_count,
             dropped=counts.dropped_rows,
             duplicates=duplicates,
+            superseded=versions.superseded_rows,
         ),
-        key_check_result(target.key_check, verified),
-        contract_check_result(target.contract_check, verified),
+        whole_table_key_check(store, target, window, written, verified),
+        _with_contract_quarantine(
+            contract_check_result(target.contract_check, verified), by_contract
+        ),
     ]
     metadata = materialization_metadata(
         store,
@@ -116,12 +164,63 @@ def publish_silver_window(
         extra={
             "input_rows": input_count,
             "duplicates_removed": duplicates,
+            "superseded_rows": versions.superseded_rows,
+            "older_versions_deleted_elsewhere": moved,
             "quarantined_rows": quarantined_count,
+            "quarantined_by_contract": by_contract,
             "dropped_rows": counts.dropped_rows,
             "quarantine_table": store.identifier(target.quarantine),
         },
     )
     return MaterializeResult(metadata=metadata, check_results=results)
+
+
+def _delete_older_versions_elsewhere(
+    store: DeltaTableStore, target: SilverTarget, versions: KeyVersions, window: DateWindow
+) -> int:
+    """Delete, outside the window, the copies of keys whose newest version the window holds;
+    return how many keys were moved into the window."""
+    if not versions.moved:
+        return 0
+    keys = versions.moved_keys(store.spark, target.key_columns)
+    for table in (target.table, target.quarantine):
+        store.delete_keys_outside_window(table, keys, window, target.date_column)
+    return len(versions.moved)
+
+
+def whole_table_key_check(
+    store: DeltaTableStore,
+    target: SilverTarget,
+    window: DateWindow,
+    written: DataFrame,
+    verified: ContractResult,
+) -> AssetCheckResult:
+    """The key is unique and not NULL within the window *and* appears nowhere else in the
+    table (a key in two dates would be counted twice downstream)."""
+    result = key_check_result(target.key_check, verified)
+    outside = store.read(target.table).where(~F.expr(window.sql_predicate(target.date_column)))
+    elsewhere = (
+        written.select(*target.key_columns)
+        .join(outside.select(*target.key_columns), list(target.key_columns), "left_semi")
+        .count()
+    )
+    return AssetCheckResult(
+        check_name=result.check_name,
+        passed=result.passed and elsewhere == 0,
+        severity=result.severity,
+        metadata={**result.metadata, "keys_also_in_other_dates": elsewhere},
+    )
+
+
+def _with_contract_quarantine(
+    result: AssetCheckResult, by_contract: dict[str, int]
+) -> AssetCheckResult:
+    return AssetCheckResult(
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        metadata={**result.metadata, "quarantined_by_contract": by_contract},
+    )
 
 
 def _replace_quarantine_window(

@@ -385,6 +385,26 @@ class DeltaTableStore:
         ).whenNotMatchedInsert(condition=f"s.{action} = 'upsert'", values=values).execute()
         return self._result_since(spec)
 
+    def delete_keys_outside_window(
+        self,
+        spec: TableSpec,
+        keys: DataFrame,
+        window: DateWindow,
+        column: str,
+    ) -> WriteResult | None:
+        """Delete the rows whose key is in ``keys`` and whose DATE ``column`` lies outside
+        ``window``: the older versions of keys whose newest version the window now holds.
+
+        One MERGE; the window itself is never touched, so this cannot undo the window's write.
+        """
+        if not self.exists(spec):
+            return None
+        outside = f"NOT ({window.sql_predicate('t.' + column)})"
+        self.delta_table(spec).alias("t").merge(
+            keys.alias("s"), self._key_condition(keys.columns, outside)
+        ).whenMatchedDelete().execute()
+        return self._result_since(spec)
+
     # -- internals --------------------------------------------------------------------------
 
     @staticmethod
