@@ -9,6 +9,7 @@ Definitions are built (``operations/policies.py``), not here.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
+    AssetMaterialization,
     AssetsDefinition,
     BetaWarning,
     asset,
@@ -136,6 +138,22 @@ class SparkStep:
     store: DeltaTableStore
     storage: LakehouseStorage
     window: DateWindow | None
+
+
+def log_other_partitions_changed(
+    context: AssetExecutionContext, dates: Sequence[dt.date], why: str
+) -> None:
+    """Record that this step also changed partitions outside its own (older versions of keys
+    it now holds were deleted there), so the UI shows it and automation re-derives them."""
+    for day in dates:
+        context.log_event(
+            AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=day.isoformat(),
+                description=why,
+                metadata={"changed_by_run_of": partition_window(context).label()},
+            )
+        )
 
 
 def spark_step(context: AssetExecutionContext) -> SparkStep:

@@ -318,3 +318,21 @@ def test_history_integrity_check_catches_broken_history(spark):
     assert problems["versions_ending_before_they_start"] == 1
     assert problems["overlapping_versions"] == 2
     assert problems["keys_current_in_only_one_of_scd1_scd2"] == 1  # 2 is current only in SCD2
+
+
+def test_a_run_killed_between_the_two_commits_leaves_readers_on_matching_versions(store):
+    """SCD2 is committed first; until SCD1 records that version, gold reads the history the
+    current SCD1 matches, never a history newer than the customers table."""
+    from lakehouse_assets.silver.customers import read_customer_history
+
+    apply_batches(store, [[ev("c", 1, 1), ev("c", 2, 2)]])
+    matching = {tuple(r) for r in read_customer_history(store).collect()}
+    assert matching == {tuple(r) for r in store.read(tables.CUSTOMER_HISTORY).collect()}
+    # The first commit of a run that then died: history moves on, customers does not.
+    store.delta_table(tables.CUSTOMER_HISTORY).delete("customer_id = 2")
+    assert {tuple(r) for r in read_customer_history(store).collect()} == matching
+    # The re-run (then the next day) publishes the pair again; readers follow.
+    apply_batches(store, [[ev("c", 1, 1), ev("c", 2, 2)], [ev("u", 3, 1, segment="MACHINERY")]])
+    assert {tuple(r) for r in read_customer_history(store).collect()} == {
+        tuple(r) for r in store.read(tables.CUSTOMER_HISTORY).collect()
+    }

@@ -23,6 +23,7 @@ from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
 from .lakehouse import TABLE_ASSET_NAMES, materialize_day, materialize_range, settings_for
+from .landing_files import jsonl, land, line, order
 
 pytestmark = pytest.mark.spark
 
@@ -43,19 +44,33 @@ VOLATILE = {
 }
 
 
+# An order outside TPC-H (no line items, so fact_sales still matches DuckDB): it lands on the
+# first day, then again after that day's run with new content and a new order date.
+RELANDED = 9_000_001
+RELANDED_V1 = order(RELANDED, "1992-01-01", o_custkey=1, o_totalprice=100.00)
+RELANDED_V2 = order(RELANDED, "1992-01-02", o_custkey=1, o_totalprice=200.00)
+# A line breaking the silver contract (line numbers are 1..7): quarantined, not blocking.
+OUT_OF_RANGE_LINE = line(RELANDED, 9, "1992-01-01")
+
+
 @pytest.fixture(scope="module")
 def landing(tpch_dir, tmp_path_factory):
     """Three landed days; the runs materialize the first two."""
     root = tmp_path_factory.mktemp("landing")
     land_tpch(tpch_dir, root, dt.date(1992, 1, 1), dt.date(1992, 1, 3))
+    land(root, "orders", "1992-01-01", "corrections.jsonl", jsonl(RELANDED_V1))
+    land(root, "lineitem", "1992-01-01", "corrections.jsonl", jsonl(OUT_OF_RANGE_LINE))
     return root
 
 
 @pytest.fixture(scope="module")
 def day_by_day(spark, landing, tmp_path_factory):
-    """The days materialized as one run each, then the last day once more."""
+    """The days materialized as one run each, then the last day once more. The re-landed
+    order's new version lands between the two days (the range run sees both from the start)."""
     settings = settings_for(tmp_path_factory.mktemp("day_by_day"), landing)
     for day in DAYS:
+        if day == DAYS[1]:
+            land(landing, "orders", "1992-01-02", "corrections.jsonl", jsonl(RELANDED_V2))
         assert materialize_day(settings, day, selection=TABLE_ASSET_NAMES).success
     store = DeltaTableStore(spark, PathLocator(settings.root))
     before_rerun = {spec: _contents(store, spec) for spec in DATA_TABLES}
@@ -138,6 +153,22 @@ def test_daily_aggregate_sums_to_the_facts_of_each_materialized_day(day_by_day):
         day_facts = facts.where(F.col("order_date") == F.lit(day))
         assert lines == day_facts.count()
         assert net == day_facts.agg(F.sum("net_amount")).first()[0]
+
+
+def test_an_order_relanded_later_with_new_content_is_counted_once(day_by_day):
+    """Newest version wins across dates in silver and gold, run day by day."""
+    from lakehouse_assets.gold.tables import FACT_ORDERS
+    from lakehouse_assets.silver.tables import LINE_ITEMS_QUARANTINE, ORDERS
+
+    _, store, _, _ = day_by_day
+    silver = store.read(ORDERS).where(F.col("order_id") == RELANDED).collect()
+    assert [(r.order_date, r.total_price) for r in silver] == [(DAYS[1], Decimal("200.00"))]
+    facts = store.read(FACT_ORDERS).where(F.col("order_id") == RELANDED).collect()
+    assert [(r.order_date, r.total_price) for r in facts] == [(DAYS[1], Decimal("200.00"))]
+    quarantined = store.read(LINE_ITEMS_QUARANTINE).where(F.col("order_id") == RELANDED)
+    assert [r._failed_rules for r in quarantined.collect()] == [
+        ["contract_line_number_in_range_1_7"]
+    ]
 
 
 def test_rematerializing_a_day_changes_nothing(day_by_day):

@@ -95,7 +95,9 @@ def fact_orders(context: AssetExecutionContext) -> MaterializeResult:
             contract_check("fact_orders_contract", FactOrders, written),
         ]
 
-    return publish_gold_window(context, step, tables.FACT_ORDERS, rows, "order_date", checks)
+    return publish_gold_window(
+        context, step, tables.FACT_ORDERS, rows, "order_date", checks, key_columns=["order_id"]
+    )
 
 
 @spark_asset(
@@ -142,7 +144,15 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
             contract_check("fact_sales_contract", FactSales, written),
         ]
 
-    return publish_gold_window(context, step, tables.FACT_SALES, rows, "order_date", checks)
+    return publish_gold_window(
+        context,
+        step,
+        tables.FACT_SALES,
+        rows,
+        "order_date",
+        checks,
+        key_columns=["order_id", "line_number"],
+    )
 
 
 @spark_asset(

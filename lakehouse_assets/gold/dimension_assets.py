@@ -43,7 +43,7 @@ from lakehouse_assets.gold.dimensions import (
 from lakehouse_assets.gold.publish import publish_gold_table
 from lakehouse_assets.partitions import DateWindow
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
-from lakehouse_assets.silver.tables import CUSTOMER_HISTORY
+from lakehouse_assets.silver.customers import read_customer_history
 from lakehouse_assets.storage import DeltaTableStore, TableSpec
 from lakehouse_assets.table_checks import unique_key_check
 
@@ -241,7 +241,8 @@ dim_geography, dim_product, dim_supplier = (
 def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     store = step.store
-    rows = build_dim_customer(store.read(CUSTOMER_HISTORY), store.read(tables.DIM_GEOGRAPHY))
+    history = read_customer_history(store)  # the version silver.customers matches
+    rows = build_dim_customer(history, store.read(tables.DIM_GEOGRAPHY))
 
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         # customer_id repeats once per version: the surrogate key is the grain on both counts.

@@ -4,7 +4,7 @@ customers from their change events (CDC into SCD1 and SCD2)."""
 from dagster import AssetExecutionContext, MaterializeResult
 from pyspark.sql import functions as F
 
-from lakehouse_assets.asset_factory import spark_asset, spark_step
+from lakehouse_assets.asset_factory import log_other_partitions_changed, spark_asset, spark_step
 from lakehouse_assets.bronze import sources
 from lakehouse_assets.bronze.tables import bronze_table
 from lakehouse_assets.silver import tables
@@ -36,6 +36,15 @@ LINE_ITEMS = SilverTarget(
 )
 
 
+def _moved_keys_reporter(context: AssetExecutionContext):  # type: ignore[no-untyped-def]
+    def report(dates):  # type: ignore[no-untyped-def]
+        log_other_partitions_changed(
+            context, dates, "older versions of keys whose newest version landed later deleted"
+        )
+
+    return report
+
+
 @spark_asset(
     name="silver_orders",
     layer="silver",
@@ -55,6 +64,7 @@ def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
         bronze=step.store.read(bronze_table(sources.ORDERS)),
         in_window=F.expr(step.window.sql_predicate("o_orderdate")),
         cleanse=cleanse_orders,
+        report_other_dates=_moved_keys_reporter(context),
     )
 
 
@@ -77,6 +87,7 @@ def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
         bronze=step.store.read(bronze_table(sources.LINEITEM)),
         in_window=F.expr(step.window.sql_predicate("_landing_date")),
         cleanse=cleanse_line_items,
+        report_other_dates=_moved_keys_reporter(context),
     )
 
 

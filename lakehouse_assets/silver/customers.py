@@ -28,6 +28,20 @@ if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, WriteResult
 
 HISTORY_ROW_KEYS = (KEY, "_start_sequence")
+HISTORY_VERSION = "customer_history_version"
+
+
+def read_customer_history(store: DeltaTableStore) -> DataFrame:
+    """SCD2 history at the version SCD1 was last published with.
+
+    The two tables are written one after the other; if a run died after the history commit
+    and before the customers commit, this reads the history both tables agree on until a
+    re-run publishes the pair again. Without the marker (older tables) it reads the latest.
+    """
+    marker = store.last_commit_metadata(tables.CUSTOMERS).get(HISTORY_VERSION)
+    if marker is None:
+        return store.read(tables.CUSTOMER_HISTORY)
+    return store.read_version(tables.CUSTOMER_HISTORY, int(marker))
 
 
 @dataclass
@@ -87,13 +101,17 @@ def apply_customer_changes(
             scope_keys=[KEY],
             row_keys=HISTORY_ROW_KEYS,
         )
-        outcome.writes["customers"] = store.replace_keys(
-            tables.CUSTOMERS,
-            current_customers(history),
-            scope=affected,
-            scope_keys=[KEY],
-            row_keys=[KEY],
-        )
+        # SCD1 records the history version it matches: a run killed between the two commits
+        # leaves readers of the pair (read_customer_history) on matching versions.
+        history_version = outcome.writes["history"].version
+        with store.commit_metadata({HISTORY_VERSION: str(history_version)}):
+            outcome.writes["customers"] = store.replace_keys(
+                tables.CUSTOMERS,
+                current_customers(history),
+                scope=affected,
+                scope_keys=[KEY],
+                row_keys=[KEY],
+            )
         history.unpersist()
     finally:
         classified.unpersist()

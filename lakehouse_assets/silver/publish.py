@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -99,6 +100,7 @@ def publish_silver_window(
     bronze: DataFrame,
     in_window: Column,
     cleanse: Callable[[DataFrame], DataFrame],
+    report_other_dates: Callable[[Sequence[dt.date]], None] | None = None,
 ) -> MaterializeResult:
     """Cleanse the window's rows of ``bronze`` (the whole table; ``in_window`` selects the
     window), write the kept rows over the window of the table while the rules are counted
@@ -107,6 +109,9 @@ def publish_silver_window(
     The newest version of a business key wins across dates (:mod:`silver.versions`): window
     rows whose key has a newer version elsewhere are left out (superseded), and older copies
     elsewhere of keys the window now holds are deleted from the table and its quarantine.
+
+    Dates outside the window that lost rows that way go to ``report_other_dates`` (the asset
+    logs them as materializations, so automation re-derives their downstream partitions).
 
     Accounting: bronze rows of the window = written + quarantined + dropped + duplicates
     removed + superseded.
@@ -125,7 +130,9 @@ def publish_silver_window(
     counts = quality.counts()
     input_count = int(input_observation.get["rows"]) + versions.superseded_rows
     quarantined_count = _replace_quarantine_window(store, target, quality, counts, window, run_id)
-    moved = _delete_older_versions_elsewhere(store, target, versions, window)
+    other_dates = _delete_older_versions_elsewhere(store, target, versions, window)
+    if other_dates and report_other_dates is not None:
+        report_other_dates(other_dates)
     record_dq_metrics(
         store, run_id=run_id, table=target.table, window=window, outcomes=counts.outcomes
     )
@@ -165,7 +172,8 @@ def publish_silver_window(
             "input_rows": input_count,
             "duplicates_removed": duplicates,
             "superseded_rows": versions.superseded_rows,
-            "older_versions_deleted_elsewhere": moved,
+            "keys_moved_from_other_dates": len(versions.moved),
+            "other_dates_changed": [d.isoformat() for d in other_dates],
             "quarantined_rows": quarantined_count,
             "quarantined_by_contract": by_contract,
             "dropped_rows": counts.dropped_rows,
@@ -177,15 +185,15 @@ def publish_silver_window(
 
 def _delete_older_versions_elsewhere(
     store: DeltaTableStore, target: SilverTarget, versions: KeyVersions, window: DateWindow
-) -> int:
+) -> list[dt.date]:
     """Delete, outside the window, the copies of keys whose newest version the window holds;
-    return how many keys were moved into the window."""
+    return the dates of the table that lost rows."""
     if not versions.moved:
-        return 0
+        return []
     keys = versions.moved_keys(store.spark, target.key_columns)
-    for table in (target.table, target.quarantine):
-        store.delete_keys_outside_window(table, keys, window, target.date_column)
-    return len(versions.moved)
+    dates = store.delete_keys_outside_window(target.table, keys, window, target.date_column)
+    store.delete_keys_outside_window(target.quarantine, keys, window, target.date_column)
+    return dates
 
 
 def whole_table_key_check(

@@ -19,7 +19,10 @@ transaction log rather than recomputed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -149,6 +152,38 @@ class DeltaTableStore:
         reader = self.spark.read.format("delta")
         df = reader.load(ident) if self.locator.by_path else self.spark.read.table(ident)
         return df.where(where) if where else df
+
+    def read_version(self, spec: TableSpec, version: int) -> DataFrame:
+        """The table as it was at Delta ``version`` (time travel)."""
+        reader = self.spark.read.format("delta").option("versionAsOf", version)
+        if self.locator.by_path:
+            return reader.load(self.identifier(spec))
+        return reader.table(self.identifier(spec))
+
+    def last_commit_metadata(self, spec: TableSpec) -> dict[str, str]:
+        """The ``userMetadata`` JSON of the newest write that is not an OPTIMIZE ({} if none)."""
+        if not self.exists(spec):
+            return {}
+        history = self.delta_table(spec).history(_HISTORY_LOOKBACK).collect()
+        writes = [h for h in history if h["operation"] != "OPTIMIZE"]
+        if not writes:
+            return {}
+        latest = max(writes, key=lambda h: int(h["version"]))
+        try:
+            return dict(json.loads(latest["userMetadata"] or "{}"))
+        except (TypeError, ValueError):
+            return {}
+
+    @contextmanager
+    def commit_metadata(self, metadata: Mapping[str, str]) -> Iterator[None]:
+        """Attach ``metadata`` (as JSON ``userMetadata``) to the commits made inside the block:
+        how one table records which version of another it was written against."""
+        key = "spark.databricks.delta.commitInfo.userMetadata"
+        self.spark.conf.set(key, json.dumps(dict(metadata), sort_keys=True))
+        try:
+            yield
+        finally:
+            self.spark.conf.unset(key)
 
     def read_window(self, spec: TableSpec, window: DateWindow, column: str) -> DataFrame:
         """Rows whose ``column`` (a DATE) falls in ``window``."""
@@ -391,19 +426,27 @@ class DeltaTableStore:
         keys: DataFrame,
         window: DateWindow,
         column: str,
-    ) -> WriteResult | None:
+    ) -> list[dt.date]:
         """Delete the rows whose key is in ``keys`` and whose DATE ``column`` lies outside
         ``window``: the older versions of keys whose newest version the window now holds.
+        Returns the dates that lost rows (nothing is written when there are none).
 
         One MERGE; the window itself is never touched, so this cannot undo the window's write.
         """
+        from pyspark.sql import functions as F
+
         if not self.exists(spec):
-            return None
-        outside = f"NOT ({window.sql_predicate('t.' + column)})"
+            return []
+        outside = self.read(spec).where(~F.expr(window.sql_predicate(column)))
+        stale = outside.join(keys, list(keys.columns), "left_semi").select(column).distinct()
+        dates = sorted(row[0] for row in stale.collect() if row[0] is not None)
+        if not dates:
+            return []
+        condition = f"NOT ({window.sql_predicate('t.' + column)})"
         self.delta_table(spec).alias("t").merge(
-            keys.alias("s"), self._key_condition(keys.columns, outside)
+            keys.alias("s"), self._key_condition(keys.columns, condition)
         ).whenMatchedDelete().execute()
-        return self._result_since(spec)
+        return dates
 
     # -- internals --------------------------------------------------------------------------
 
