@@ -89,6 +89,8 @@ def materialize(start: dt.date, end: dt.date, job_name: str) -> int:
     """Run ``job_name`` for ``start..end`` as a single run (a single-run backfill)."""
     from dagster import AssetCheckSeverity, DagsterInstance
 
+    from lakehouse_assets.operations.orphaned_runs import RUN_PROCESS_TAG, RunProcess
+
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     job = _interactive_definitions().resolve_job_def(job_name)
     print(f"materializing {job_name} for {start}..{end} as one run")
@@ -100,6 +102,8 @@ def materialize(start: dt.date, end: dt.date, job_name: str) -> int:
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
+            # If this process is killed, the orphaned-run sensor marks the run failed.
+            RUN_PROCESS_TAG: RunProcess.current().tag(),
         },
         raise_on_error=False,
     )

@@ -24,6 +24,7 @@ from lakehouse_assets.monitoring.assets import monitoring_assets
 from lakehouse_assets.operations.alert_router import alert_router_sensor
 from lakehouse_assets.operations.freshness_checks import build_freshness_checks, freshness_sensor
 from lakehouse_assets.operations.json_logs import json_logger
+from lakehouse_assets.operations.orphaned_runs import orphaned_run_sensor
 from lakehouse_assets.operations.policies import apply_operational_policies
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
@@ -36,6 +37,7 @@ def build_sensors(settings: LakehouseSettings, assets: list) -> list:
         auto_restore_sensor(settings.auto_restore),
         freshness_sensor(settings),
         alert_router_sensor(assets, settings),
+        orphaned_run_sensor(),
     ] + [
         landing_sensor(
             source,

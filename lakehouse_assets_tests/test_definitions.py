@@ -37,9 +37,10 @@ def test_every_definition_resolves_in_both_environments():
             "pipeline_runs_schedule",
         }
         # One landing sensor per source, gold auto-restore (off by default), the freshness
-        # SLA sensor, the alert router, and Dagster's sensor for the automation conditions.
+        # SLA sensor, the alert router, the orphaned-run sensor, and Dagster's sensor for the
+        # automation conditions.
         sensors = {s.name: s for s in repo.sensor_defs}
-        assert len(sensors) == 11
+        assert len(sensors) == 12
         assert {
             "freshness_sla_sensor",
             "lakehouse_alert_router",
