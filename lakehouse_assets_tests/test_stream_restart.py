@@ -26,6 +26,26 @@ FILES = 12
 ORDERS_PER_FILE = 5
 
 
+def _land_daily_orders(landing: Path, files: int) -> None:
+    """One file of ORDERS_PER_FILE orders per day from 1992-01-01."""
+    start = dt.date(1992, 1, 1)
+    for n in range(files):
+        day = (start + dt.timedelta(days=n)).isoformat()
+        keys = range(n * ORDERS_PER_FILE, (n + 1) * ORDERS_PER_FILE)
+        land(landing, "orders", day, f"orders_{day}.jsonl", jsonl(*(order(k, day) for k in keys)))
+
+
+def _start_worker(root: Path, landing: Path, *, stderr: int) -> subprocess.Popen:
+    """The orders stream in its own process (its own JVM), one file per micro-batch."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lakehouse_assets_tests.stream_worker", str(root), str(landing)],
+        cwd=Path(__file__).resolve().parents[1],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
 def _commits(log_dir: Path) -> int:
     return len(list(log_dir.glob("*.json"))) if log_dir.exists() else 0
 
@@ -57,19 +77,8 @@ def _kill_inside_a_batch(process: subprocess.Popen, root: Path, timeout: float =
 
 def test_killed_stream_resumes_without_duplicates_or_losses(spark, tmp_path):
     landing, root = tmp_path / "landing", tmp_path / "lh"
-    start = dt.date(1992, 1, 1)
-    for n in range(FILES):
-        day = (start + dt.timedelta(days=n)).isoformat()
-        keys = range(n * ORDERS_PER_FILE, (n + 1) * ORDERS_PER_FILE)
-        land(landing, "orders", day, f"orders_{day}.jsonl", jsonl(*(order(k, day) for k in keys)))
-
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "lakehouse_assets_tests.stream_worker", str(root), str(landing)],
-        cwd=Path(__file__).resolve().parents[1],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    _land_daily_orders(landing, FILES)
+    worker = _start_worker(root, landing, stderr=subprocess.DEVNULL)
     moment = _kill_inside_a_batch(worker, root)
     print(f"worker killed {moment}")
 
@@ -100,19 +109,9 @@ def test_two_runs_of_one_source_at_once_both_succeed_without_duplicates(spark, t
     """A second run of the same source while the first is mid-stream waits for the stream lock
     (and would retry a checkpoint conflict) instead of failing."""
     landing, root = tmp_path / "landing", tmp_path / "lh"
-    start = dt.date(1992, 1, 1)
     files = 6
-    for n in range(files):
-        day = (start + dt.timedelta(days=n)).isoformat()
-        keys = range(n * ORDERS_PER_FILE, (n + 1) * ORDERS_PER_FILE)
-        land(landing, "orders", day, f"orders_{day}.jsonl", jsonl(*(order(k, day) for k in keys)))
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "lakehouse_assets_tests.stream_worker", str(root), str(landing)],
-        cwd=Path(__file__).resolve().parents[1],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    _land_daily_orders(landing, files)
+    worker = _start_worker(root, landing, stderr=subprocess.PIPE)
     offsets = root / "_checkpoints" / "bronze" / "orders" / "offsets"
     deadline = time.monotonic() + 240
     while worker.poll() is None and not (offsets.exists() and any(offsets.iterdir())):

@@ -1,7 +1,11 @@
 """Silver assets: cleansed, typed, deduplicated orders and line items per order date, and
 customers from their change events (CDC into SCD1 and SCD2)."""
 
+import datetime as dt
+from collections.abc import Callable, Sequence
+
 from dagster import AssetExecutionContext, MaterializeResult
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import log_other_partitions_changed, spark_asset, spark_step
@@ -36,13 +40,31 @@ LINE_ITEMS = SilverTarget(
 )
 
 
-def _moved_keys_reporter(context: AssetExecutionContext):  # type: ignore[no-untyped-def]
-    def report(dates):  # type: ignore[no-untyped-def]
+def _publish_from_bronze(
+    context: AssetExecutionContext,
+    target: SilverTarget,
+    source: sources.LandingSource,
+    bronze_date_column: str,
+    cleanse: Callable[[DataFrame], DataFrame],
+) -> MaterializeResult:
+    """Publish the run's window of ``target`` from all of ``source``'s bronze table (versions
+    are compared across dates); dates that lost older versions are logged as changed."""
+    step = spark_step(context)
+
+    def report_other_dates(dates: Sequence[dt.date]) -> None:
         log_other_partitions_changed(
             context, dates, "older versions of keys whose newest version landed later deleted"
         )
 
-    return report
+    return publish_silver_window(
+        step,
+        context.run_id,
+        target,
+        bronze=step.store.read(bronze_table(source)),
+        in_window=F.expr(step.window.sql_predicate(bronze_date_column)),
+        cleanse=cleanse,
+        report_other_dates=report_other_dates,
+    )
 
 
 @spark_asset(
@@ -56,16 +78,7 @@ def _moved_keys_reporter(context: AssetExecutionContext):  # type: ignore[no-unt
     check_specs=ORDERS.check_specs("silver_orders"),
 )
 def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
-    step = spark_step(context)
-    return publish_silver_window(
-        step,
-        context.run_id,
-        ORDERS,
-        bronze=step.store.read(bronze_table(sources.ORDERS)),
-        in_window=F.expr(step.window.sql_predicate("o_orderdate")),
-        cleanse=cleanse_orders,
-        report_other_dates=_moved_keys_reporter(context),
-    )
+    return _publish_from_bronze(context, ORDERS, sources.ORDERS, "o_orderdate", cleanse_orders)
 
 
 @spark_asset(
@@ -79,15 +92,8 @@ def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
     check_specs=LINE_ITEMS.check_specs("silver_line_items"),
 )
 def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
-    step = spark_step(context)
-    return publish_silver_window(
-        step,
-        context.run_id,
-        LINE_ITEMS,
-        bronze=step.store.read(bronze_table(sources.LINEITEM)),
-        in_window=F.expr(step.window.sql_predicate("_landing_date")),
-        cleanse=cleanse_line_items,
-        report_other_dates=_moved_keys_reporter(context),
+    return _publish_from_bronze(
+        context, LINE_ITEMS, sources.LINEITEM, "_landing_date", cleanse_line_items
     )
 
 
