@@ -52,6 +52,17 @@ def test_new_files_request_one_run_over_their_dates(tmp_path):
     assert set(json.loads(result.cursor)) == {"1992-01-01", "1992-01-03"}
 
 
+def test_compressed_and_unreadable_files_also_reach_a_run(tmp_path):
+    """A gzipped extract is data; a file of the wrong kind must reach a run that records it as
+    rejected. Neither may go unseen."""
+    land(tmp_path, "orders", "1992-01-02", "orders.JSON.gz", b"\x1f\x8b not checked here")
+    land(tmp_path, "orders", "1992-01-04", "notes.txt", "not an extract")
+    result, _ = _tick(_sensor(tmp_path))
+    [request] = result.run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "1992-01-02"
+    assert request.tags["dagster/asset_partition_range_end"] == "1992-01-04"
+
+
 def test_repeated_tick_launches_nothing_twice(tmp_path):
     land(tmp_path, "orders", "1992-01-01", "a.jsonl", jsonl(order(1)))
     sensor = _sensor(tmp_path)

@@ -41,8 +41,12 @@ class LandedPath:
     modified_at: float = field(default=0.0, compare=False)
 
 
-def list_landed(landing_dir: str, extension: str) -> list[LandedPath] | None:
-    """Data files under ``<landing_dir>/<YYYY-MM-DD>/``; None if the folder does not exist."""
+def list_landed(landing_dir: str) -> list[LandedPath] | None:
+    """Files under ``<landing_dir>/<YYYY-MM-DD>/``; None if the folder does not exist.
+
+    Every file counts, whatever its name (not hidden ``.``/``_`` ones): a compressed extract is
+    data, and a file the source cannot read must still reach a run, which records it as
+    rejected in the file ledger instead of leaving it unseen."""
     filesystem, root = pafs.FileSystem.from_uri(_as_uri(landing_dir))
     if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
         return None
@@ -54,7 +58,7 @@ def list_landed(landing_dir: str, extension: str) -> list[LandedPath] | None:
         if len(parts) != 2 or not _DATE_DIR.match(parts[0]):
             continue
         name = parts[1]
-        if name.endswith(f".{extension}") and not name.startswith((".", "_")):
+        if not name.startswith((".", "_")):
             modified = info.mtime.timestamp() if info.mtime is not None else 0.0
             found.append(LandedPath(parts[0], name, modified))
     return found
@@ -121,7 +125,7 @@ def landing_sensor(
         description=f"Runs bronze_{source.name} when files land under {landing_dir}.",
     )
     def _sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-        files = list_landed(landing_dir, source.file_format)
+        files = list_landed(landing_dir)
         if files is None:
             return SkipReason(f"landing folder {landing_dir} does not exist yet")
         current = fingerprints(files)

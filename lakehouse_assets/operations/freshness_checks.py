@@ -103,10 +103,7 @@ def build_freshness_checks(
     policies = layer_policies(settings.operations)
     upstream = {key: sorted(a.asset_deps[key]) for a in assets_defs for key in a.keys}
     landing = {
-        AssetKey(bronze_asset_name(source)): (
-            f"{settings.landing_root}/{source.name}",
-            source.file_format,
-        )
+        AssetKey(bronze_asset_name(source)): f"{settings.landing_root}/{source.name}"
         for source in ALL_SOURCES
     }
 
@@ -114,7 +111,7 @@ def build_freshness_checks(
         instance: DagsterInstance, key: AssetKey, last_update: float | None
     ) -> float | None:
         if key in landing:
-            files = list_landed(*landing[key])
+            files = list_landed(landing[key])
             return oldest_landed_after(files or [], last_update)
         times = [first_materialized_after(instance, up, last_update) for up in upstream[key]]
         return min((t for t in times if t is not None), default=None)
