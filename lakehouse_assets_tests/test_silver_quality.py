@@ -127,3 +127,29 @@ def test_a_failing_blocking_rule_stops_gold(spark, tmp_path):
     assert not result.success
     assert result.asset_materializations_for_node("fact_sales") == []
     assert not (tmp_path / "lh" / "gold" / "fact_sales").exists()
+
+
+def test_a_contract_violation_is_quarantined_and_a_later_correction_supersedes_it(spark, tmp_path):
+    """Row-level contract violations go to quarantine naming the constraint (the date flows
+    on); the corrected row landed on a later date replaces the quarantined one."""
+    settings = settings_for(tmp_path / "lh")
+    landing = tmp_path / "lh" / "landing"
+    land(landing, "orders", "1992-01-02", "o.jsonl", jsonl(order(1)))
+    land(landing, "lineitem", "1992-01-02", "l.jsonl", jsonl(line(1, 1), line(1, 3, l_partkey=-3)))
+    first = materialize_day(settings, DAY, selection=SILVER)
+    root = tmp_path / "lh"
+    [bad] = _rows(root / "silver" / "line_items_quarantine")
+    assert (bad["line_number"], bad["part_id"]) == (3, -3)
+    assert bad["_failed_rules"] == ["contract_part_id_greater_than_0"]
+    contract = checks_by_name(first)["silver_line_items_contract"]
+    assert contract.passed
+    assert contract.metadata["quarantined_by_contract"].data == {"part_id:greater_than(0)": 1}
+
+    next_day = dt.date(1992, 1, 3)
+    land(landing, "orders", "1992-01-03", "o.jsonl", "")
+    land(landing, "lineitem", "1992-01-03", "fix.jsonl", jsonl(line(1, 3, "1992-01-03")))
+    second = materialize_day(settings, next_day, selection=SILVER)
+    assert _rows(root / "silver" / "line_items_quarantine") == []
+    lines = {(r["line_number"], r["order_date"]) for r in _rows(root / "silver" / "line_items")}
+    assert lines == {(1, DAY), (3, next_day)}
+    assert checks_by_name(second)["line_key_unique"].passed
