@@ -1,15 +1,19 @@
 """Bronze ingestion: one ``availableNow`` Structured Streaming query per source.
 
-The query is a file-discovery stream: Spark's file source lists
-``<landing>/<source>/<YYYY-MM-DD>/*.<ext>`` and hands each micro-batch the files its
-checkpoint has not seen (``maxFilesPerTrigger`` / ``maxBytesPerTrigger`` bound a batch).
-``foreachBatch`` then reads exactly those files with the source's format reader
+The query is a file-discovery stream: Spark's file source lists every file in every folder
+of ``<landing>/<source>/`` and hands each micro-batch the files its checkpoint has not seen
+(``maxFilesPerTrigger`` / ``maxBytesPerTrigger`` bound a batch). ``foreachBatch`` then reads
+exactly those files with the source's format reader, or records them as rejected
 (:mod:`lakehouse_assets.bronze.batch`). So each landed file is ingested exactly once:
 
-* the checkpoint remembers consumed files: a file re-landed under the same name is ignored and
-  a re-run with nothing new writes nothing;
+* the file ledger decides: a file it holds is never ingested again, so a lost or corrupt
+  checkpoint (set aside here before the stream starts) duplicates nothing;
+* the checkpoint remembers consumed files (the fast path): a re-run with nothing new writes
+  nothing;
 * every write of a batch carries Delta's idempotent-write token (stream id, batch number): a
-  batch re-run after a crash is skipped where its first attempt already committed.
+  batch re-run after a crash is skipped where its first attempt already committed;
+* runs of one source take turns: a lock on local checkpoints, and a retry when another run
+  committed a batch to the checkpoint first.
 """
 
 from __future__ import annotations
@@ -189,8 +193,8 @@ def is_checkpoint_conflict(error: BaseException) -> bool:
 @contextmanager
 def checkpoint_lock(checkpoint_dir: str, timeout_s: float) -> Iterator[None]:
     """Hold an exclusive lock on a local checkpoint (``<dir>.lock``) while the stream runs,
-    so a second run of the same source waits instead of failing. Cloud checkpoints rely on
-    the commit retry and the instance's run queue (docs/deploy.md)."""
+    so a second run of the same source waits instead of failing. Cloud checkpoints (a lock
+    file there would not be atomic) rely on the commit retry (docs/deploy.md)."""
     local = _local_path(checkpoint_dir)
     if local is None:
         yield
