@@ -201,22 +201,31 @@ def checkpoint_lock(checkpoint_dir: str, timeout_s: float) -> Iterator[None]:
         return
     local.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{local}.lock", "a+") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"another run has held the stream lock {local}.lock for over "
-                        f"{timeout_s:.0f} s"
-                    ) from None
-                time.sleep(0.5)
+        locked = _wait_for_lock(handle, f"{local}.lock", timeout_s)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _wait_for_lock(handle, name: str, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
+    """Take the lock, waiting up to ``timeout_s``; False where the file system has no locks
+    (some FUSE mounts): the commit retry still protects the run."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"another run has held the stream lock {name} for over {timeout_s:.0f} s"
+                ) from None
+            time.sleep(0.5)
+        except OSError as error:
+            log.warning("no stream lock on %s (%s); relying on the commit retry", name, error)
+            return False
 
 
 def _local_path(uri: str) -> Path | None:
