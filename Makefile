@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev bench bench-all bench-report bench-silver bench-gold bench-vector clean
+.PHONY: install demo test lint dev bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ bench-silver: install
 
 bench-gold: install
 	$(BIN)/python bench/gold_build.py --scale-factor 1
+
+# Strict bronze decoding (bytes decoded in Python, independent counts) vs Spark's text reader.
+bench-decoding: install
+	$(BIN)/python bench/bronze_decoding.py --scale-factor 0.1 --days 365
 
 bench-vector: install
 	$(BIN)/python bench/vector_search.py --json-out bench/results/vector_search.json
