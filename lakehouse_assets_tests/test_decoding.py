@@ -132,3 +132,42 @@ def test_parquet_records_are_counted_from_the_footer():
 def test_checkpoint_files_cut_mid_write_are_detected(text, problem):
     found = log_text_problem(text)
     assert (found is None) if problem is None else (problem in found)
+
+
+def test_the_worker_side_runs_without_the_project_installed(tmp_path):
+    """mapInArrow bodies are shipped by value: an executor without lakehouse_assets (a
+    Databricks worker, where the step launcher put the project on the driver only) runs them."""
+    import subprocess
+    import sys
+    from functools import partial
+
+    from pyspark import cloudpickle
+
+    from lakehouse_assets.bronze import arrow_decoding
+
+    body = partial(arrow_decoding.shipped(arrow_decoding.decode_file_batches), file_format="jsonl")
+    (tmp_path / "body.pkl").write_bytes(cloudpickle.dumps(body))
+    worker = """
+import sys, pickle, pyarrow as pa
+
+class NoProject:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "lakehouse_assets":
+            raise ImportError("lakehouse_assets is not installed on this worker")
+
+sys.meta_path.insert(0, NoProject())
+body = pickle.loads(open(sys.argv[1], "rb").read())
+files = pa.RecordBatch.from_pydict(
+    {"path": ["file:/l/orders/2024-01-01/a.jsonl"], "content": [b'{"a": 1}\\n{"a": 1, "a": 2}\\n']}
+)
+out = pa.Table.from_batches(list(body(iter([files]))))
+print(out.column("_format_error").to_pylist())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", worker, str(tmp_path / "body.pkl")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[None, 'duplicate_key']"

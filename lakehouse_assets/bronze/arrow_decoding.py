@@ -1,17 +1,20 @@
 """The Python-worker side of bronze decoding: Arrow batches in, Arrow batches out.
 
-These functions run inside Spark's Python workers (``mapInArrow``), so this module imports
-nothing but :mod:`decoding` and pyarrow: a worker does not load Dagster or the lakehouse's
-Spark code to decode a file.
+These functions run inside Spark's Python workers (``mapInArrow``). They are shipped to the
+workers **by value** (:func:`shipped`), with the :mod:`decoding` functions they call, so a
+worker needs nothing but the standard library and pyarrow: on a Databricks cluster the project
+is on the driver (the step launcher ships it there), not necessarily on the executors.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
 from lakehouse_assets.bronze import decoding
+from lakehouse_assets.bronze.decoding import count_records, csv_fields, decode_file, line_problem
 
 SOURCE_FILE = "_source_file"
 RAW = "_raw"
@@ -28,6 +31,16 @@ LINES_SCHEMA = (
 )
 COUNTS_SCHEMA = "path string, records long"
 _ROWS_PER_ARROW_BATCH = 10_000
+
+
+def shipped(function: Callable) -> Callable:
+    """``function`` for ``mapInArrow``, pickled by value together with this module and
+    :mod:`decoding` (what it calls), so executors do not import the project."""
+    from pyspark import cloudpickle
+
+    cloudpickle.register_pickle_by_value(decoding)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    return function
 
 
 def file_name(uri: str) -> str:
@@ -72,14 +85,14 @@ def file_rows(path: str, content: bytes, file_format: str) -> Iterator[tuple]:
     """(file, text, bytes, blank, problem, fields_json) per line; a CSV file's first non-blank
     line is its header and not a record."""
     header: str | None = None
-    for line in decoding.decode_file(content, file_name(path), file_format):
+    for line in decode_file(content, file_name(path), file_format):
         if file_format != "csv" or line.blank or line.problem:
             yield path, line.text, line.raw_bytes, line.blank, line.problem, None
             continue
         if header is None:
             header = line.text
             continue
-        fields = decoding.csv_fields(header, line.text)
+        fields = csv_fields(header, line.text)
         problem = MALFORMED_CSV if fields is None else None
         yield path, line.text, None, False, problem, None if fields is None else json.dumps(fields)
 
@@ -91,7 +104,7 @@ def count_file_batches(batches: Iterator, file_format: str) -> Iterator:
     for batch in batches:
         paths, contents = batch.column("path").to_pylist(), batch.column("content").to_pylist()
         records = [
-            decoding.count_records(content or b"", file_name(path), file_format)
+            count_records(content or b"", file_name(path), file_format)
             for path, content in zip(paths, contents, strict=True)
         ]
         yield pa.RecordBatch.from_pydict({"path": paths, "records": pa.array(records, pa.int64())})
@@ -104,7 +117,7 @@ def redecode_line_batches(batches: Iterator, id_column: str) -> Iterator:
     for batch in batches:
         ids, files = batch.column(id_column).to_pylist(), batch.column(SOURCE_FILE).to_pylist()
         originals = batch.column(RAW_BYTES).to_pylist()
-        lines = [decoding.line_problem(b or b"", "jsonl") for b in originals]
+        lines = [line_problem(b or b"", "jsonl") for b in originals]
         yield pa.RecordBatch.from_pydict(
             {
                 id_column: ids,

@@ -201,7 +201,7 @@ def independent_counts(spark: SparkSession, files: Sequence[str], file_format: s
         .select(F.col("_metadata.file_path").alias("path"), "content")
     )
     counts = listing.mapInArrow(
-        partial(arrow_decoding.count_file_batches, file_format=file_format),
+        partial(arrow_decoding.shipped(arrow_decoding.count_file_batches), file_format=file_format),
         arrow_decoding.COUNTS_SCHEMA,
     ).collect()
     return {row.path: int(row.records) for row in counts}

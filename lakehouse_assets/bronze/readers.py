@@ -93,7 +93,9 @@ def decoded_lines(spark: SparkSession, files: list[str], file_format: str) -> Da
         .select(F.col("_metadata.file_path").alias("path"), "content")
     )
     return binary.mapInArrow(
-        partial(arrow_decoding.decode_file_batches, file_format=file_format),
+        partial(
+            arrow_decoding.shipped(arrow_decoding.decode_file_batches), file_format=file_format
+        ),
         arrow_decoding.LINES_SCHEMA,
     )
 
@@ -102,7 +104,7 @@ def redecoded_lines(records: DataFrame, id_column: str) -> DataFrame:
     """Re-decode stored records (``id_column``, ``_source_file``, ``_raw_bytes``: one JSON line
     each, e.g. dead letters) exactly as ingestion decodes a landed line."""
     return records.select(id_column, SOURCE_FILE, RAW_BYTES).mapInArrow(
-        partial(arrow_decoding.redecode_line_batches, id_column=id_column),
+        partial(arrow_decoding.shipped(arrow_decoding.redecode_line_batches), id_column=id_column),
         f"{id_column} string, {SOURCE_FILE} string, {RAW} string, {RAW_BYTES} binary, "
         f"{BLANK} boolean, {FORMAT_ERROR} string",
     )

@@ -64,6 +64,9 @@ def node_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """A clean process environment, as on a fresh node: nothing leaks from the caller."""
     env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
     env["PYTHONUNBUFFERED"] = "1"
+    # The runtime points every node's Spark at its own Python (/databricks/python3 there): the
+    # one with the runtime's libraries (pyarrow), for Python UDFs and mapInArrow workers.
+    env["PYSPARK_PYTHON"] = sys.executable
     env.update(extra or {})
     return env
 
