@@ -80,24 +80,21 @@ def build_with_quality(step) -> dict:  # type: ignore[no-untyped-def]
     from lakehouse_assets.silver.transforms import cleanse_line_items, cleanse_orders
 
     store, window = step.store, step.window
-    orders = store.read(bronze_table(sources.ORDERS))
-    lines = store.read(bronze_table(sources.LINEITEM))
+    windows = (
+        (ORDERS, sources.ORDERS, "o_orderdate", cleanse_orders),
+        (LINE_ITEMS, sources.LINEITEM, "_landing_date", cleanse_line_items),
+    )
     results = [
-        publish_silver_window(
-            step,
-            "bench",
-            ORDERS,
-            bronze=orders,
-            in_window=F.expr(window.sql_predicate("o_orderdate")),
-            cleanse=cleanse_orders,
-        ),
-        publish_silver_window(
-            step,
-            "bench",
-            LINE_ITEMS,
-            bronze=lines,
-            in_window=F.expr(window.sql_predicate("_landing_date")),
-            cleanse=cleanse_line_items,
+        *(
+            publish_silver_window(
+                step,
+                "bench",
+                target,
+                bronze=store.read(bronze_table(source)),
+                in_window=F.expr(window.sql_predicate(date_column)),
+                cleanse=cleanse,
+            )
+            for target, source, date_column, cleanse in windows
         ),
         publish_silver_customers(step, "bench"),
     ]

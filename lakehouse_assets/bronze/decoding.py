@@ -35,7 +35,6 @@ FILE_FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
 # Compression by extension; gzip is also recognised by content (a ``.jsonl`` that is gzip).
 COMPRESSION_EXTENSIONS: dict[str, str] = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2"}
 _GZIP_MAGIC = b"\x1f\x8b"
-_BZIP2_MAGIC = b"BZh"
 _BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r"
 
@@ -81,23 +80,13 @@ def decompress(data: bytes, name: str = "") -> bytes:
     try:
         if data[:2] == _GZIP_MAGIC:
             return gzip.decompress(data)
-        if compression_of(name) == "bzip2" or (
-            compression_of(name) is None and data[:3] == _BZIP2_MAGIC and _is_bzip2(data)
-        ):
+        if compression_of(name) == "bzip2":
             return bz2.decompress(data)
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise UnreadableFileError(f"cannot decompress: {exc}") from exc
     if compression_of(name) == "gzip":
         raise UnreadableFileError("named .gz but is not gzip")
     return data
-
-
-def _is_bzip2(data: bytes) -> bool:
-    try:
-        bz2.BZ2Decompressor().decompress(data[:64])
-    except OSError:
-        return False
-    return True
 
 
 def split_lines(content: bytes) -> list[bytes]:
