@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine (Python 3.11 + Java 17):
-#   make demo   install, generate TPC-H sample data, materialize a week, print the tables
+#   make demo   install, land a week of TPC-H ending yesterday, materialize it, print the tables
 #   make test   install, lint, run the test suite
+#   make live   dagster dev with sensors and automation on, plus a feed that keeps landing days
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
+.PHONY: install demo test lint dev live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
 
 install: $(VENV)/.installed
 
@@ -22,9 +23,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 demo: install
-	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/lakehouse-sample-data
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse materialize --start 1992-01-01 --end 1992-01-07
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse instance
+	$(BIN)/lakehouse-sample-data --ends-on yesterday --days 7
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse materialize
 
 test: install lint
 	$(BIN)/pytest
@@ -34,8 +35,22 @@ lint: install
 	$(BIN)/ruff format --check .
 
 dev: install
-	@mkdir -p $(DAGSTER_HOME)
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse instance
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev
+
+# The live loop: UI + daemon with the landing sensor and automation on, and the feed landing one
+# source day every LIVE_SECONDS_PER_DAY seconds until it reaches today (then one per real day).
+LIVE_SECONDS_PER_DAY ?= 60
+live: install
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse live --seconds-per-day $(LIVE_SECONDS_PER_DAY)
+
+# Landing-to-gold latency of the live loop under the real daemon (SF 0.01, 10 source days).
+bench-live: install
+	$(BIN)/python bench/live_latency.py --days 10
+
+# The README's lineage screenshot, from a running UI (make live), with headless Chromium.
+screenshot: install
+	$(BIN)/python docs/tools/screenshot_lineage.py --out docs/images/live_lineage.png
 
 bench: install
 	$(BIN)/python bench/foundation.py

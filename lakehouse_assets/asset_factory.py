@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from lakehouse_assets.resources import LakehouseStorage
     from lakehouse_assets.storage import DeltaTableStore
 
+# The concurrency pool of every step that writes lakehouse tables. Layers share tables (the
+# dead-letter queue, the file ledger, dq_metrics, ingestion events), so the shipped instance
+# (``operations/instance.py``) gives this pool one slot at run granularity: two runs that
+# write tables never run at once, whoever launched them (sensor, automation, UI, CLI).
+TABLE_WRITERS_POOL = "lakehouse_tables"
+
 # Resources every Spark asset gets. Its layer's step launcher is among them so that binding a
 # real launcher (databricks mode) moves the step to a cluster without touching the asset.
 SPARK_ASSET_RESOURCES = frozenset({"spark", "storage"})
@@ -63,6 +69,7 @@ def layer_asset(
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run_backfill if partitioned else None,
         retry_policy=options.pop("retry_policy", TRANSIENT_RETRY_POLICY),
+        pool=options.pop("pool", TABLE_WRITERS_POOL),
         **options,
     )
 

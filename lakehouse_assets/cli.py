@@ -1,7 +1,8 @@
 """``lakehouse``: set up, materialize and inspect the lakehouse from the command line.
 
 lakehouse setup                                   # fetch the Delta Lake jars (once)
-lakehouse materialize --start 1992-01-01 --end 1992-01-07
+lakehouse materialize --start 1992-01-01 --end 1992-01-07   # default: the landed dates
+lakehouse instance                                # write $DAGSTER_HOME/dagster.yaml
 lakehouse tables                                  # where every table is, and its rows
 lakehouse data-dictionary --output docs/data_dictionary.md
 """
@@ -28,9 +29,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="Resolve the Delta Lake jars from Maven Central.")
     run = commands.add_parser("materialize", help="Materialize a date range as one run.")
-    run.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(1992, 1, 1))
-    run.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(1992, 1, 7))
+    run.add_argument(
+        "--start", type=dt.date.fromisoformat, default=None, help="Default: first landed date."
+    )
+    run.add_argument(
+        "--end", type=dt.date.fromisoformat, default=None, help="Default: last landed date."
+    )
     run.add_argument("--job", default="lakehouse_daily_job")
+    instance = commands.add_parser(
+        "instance", help="Write $DAGSTER_HOME/dagster.yaml (run queue, pools, retention)."
+    )
+    instance.add_argument("--force", action="store_true", help="Replace an existing file.")
+    live = commands.add_parser(
+        "live", help="dagster dev with the live loop on, plus the landing feed (Ctrl-C stops)."
+    )
+    live.add_argument("--seconds-per-day", type=float, default=60.0)
+    live.add_argument("--catch-up-days", type=int, default=10, help="History ends this long ago.")
+    live.add_argument("--days", type=int, default=None, help="Stop the feed after N days.")
+    live.add_argument("--scale-factor", type=float, default=0.01)
     commands.add_parser("tables", help="List the tables, their location and row counts.")
     dictionary = commands.add_parser(
         "data-dictionary", help="Write the data dictionary of the built tables as Markdown."
@@ -51,12 +67,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         return setup()
     if args.command == "data-dictionary":
         return write_data_dictionary(args.output)
+    if args.command == "instance":
+        return write_instance(args.force)
+    if args.command == "live":
+        return run_live(args)
     if args.command == "materialize":
-        code = materialize(args.start, args.end, args.job)
+        start, end = landed_window(args.start, args.end)
+        code = materialize(start, end, args.job)
         if code == 0:
             print_tables()
         return code
     print_tables()
+    return 0
+
+
+def landed_window(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The dates to materialize: as given, else the landed sample data's, else TPC-H's week."""
+    from lakehouse_assets.partitions import TPCH_FIRST_ORDER_DATE, landed_sample_data
+
+    landed = landed_sample_data(LakehouseSettings.from_env().landing_root)
+    first, last = landed or (TPCH_FIRST_ORDER_DATE, TPCH_FIRST_ORDER_DATE + dt.timedelta(days=6))
+    return start or first, end or last
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """History if the landing zone is empty, ``dagster dev`` with the live loop, the feed."""
+    from pathlib import Path
+
+    from lakehouse_assets.live_session import (
+        dagster_processes,
+        land_history_if_empty,
+        live_environment,
+    )
+    from lakehouse_assets.sample_data.__main__ import main as sample_data
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        print("DAGSTER_HOME is not set: say where the instance lives", file=sys.stderr)
+        return 2
+    landing = Path(LakehouseSettings.from_env().landing_root)
+    land_history_if_empty(landing, args.catch_up_days, args.scale_factor)
+    feed = ["live", "--seconds-per-day", str(args.seconds_per_day)]
+    feed += ["--scale-factor", str(args.scale_factor), "--landing-root", str(landing)]
+    feed += ["--days", str(args.days)] if args.days else []
+    with dagster_processes(live_environment(os.environ, Path(home)), ui=True):
+        print("Dagster UI: http://127.0.0.1:3000 (lineage: Assets > View lineage)")
+        try:
+            return sample_data(feed)
+        except KeyboardInterrupt:
+            return 0
+
+
+def write_instance(force: bool) -> int:
+    from pathlib import Path
+
+    from lakehouse_assets.operations.instance import write_instance_config
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        print("DAGSTER_HOME is not set: say where the instance lives", file=sys.stderr)
+        return 2
+    written = write_instance_config(Path(home), force=force)
+    state = "written" if written else "left as it was (use --force to replace)"
+    print(f"{home}/dagster.yaml {state}")
     return 0
 
 

@@ -8,7 +8,9 @@ opens no connection, so ``dagster definitions validate`` stays fast.
 from __future__ import annotations
 
 from dagster import (
-    AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
     Definitions,
     colored_console_logger,
     in_process_executor,
@@ -16,37 +18,85 @@ from dagster import (
 )
 
 from lakehouse_assets.bronze.assets import bronze_asset_name
-from lakehouse_assets.bronze.sensors import landing_sensor
+from lakehouse_assets.bronze.sensors import LandingTarget, landing_sensor
 from lakehouse_assets.bronze.sources import ALL_SOURCES
+from lakehouse_assets.gold.dimension_assets import whole_table_dimensions
 from lakehouse_assets.gold.restore import auto_restore_sensor, restore_table
-from lakehouse_assets.jobs import INGEST_BRONZE_JOB_NAME, build_jobs
+from lakehouse_assets.jobs import DAILY_JOB_NAME, build_jobs
 from lakehouse_assets.monitoring.assets import monitoring_assets
 from lakehouse_assets.operations.alert_router import alert_router_sensor
-from lakehouse_assets.operations.freshness_checks import build_freshness_checks, freshness_sensor
+from lakehouse_assets.operations.freshness_checks import (
+    FRESHNESS_CHECK_NAME,
+    build_freshness_checks,
+    freshness_check_keys,
+    freshness_sensor,
+)
 from lakehouse_assets.operations.json_logs import json_logger
 from lakehouse_assets.operations.orphaned_runs import orphaned_run_sensor
 from lakehouse_assets.operations.policies import apply_operational_policies
+from lakehouse_assets.partitions import PARTITION_CALENDAR
 from lakehouse_assets.resources import build_resources
 from lakehouse_assets.settings import LakehouseSettings
 from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, DOWNSTREAM_CHECKS, TABLE_ASSETS
 
+AUTOMATION_SENSOR_NAME = "lakehouse_automation"
+
+
+def landing_targets(assets: list) -> dict[str, LandingTarget]:
+    """Per source: its bronze asset and every daily-partitioned table built from it, with
+    their own checks (not the freshness checks), which one landing run materializes."""
+    # Tables only: monitoring (the data dictionary, run history) is the daily job's business.
+    partitioned = {
+        key
+        for a in assets
+        if a.partitions_def is not None
+        for key in a.keys
+        if a.group_names_by_key[key] != "monitoring"
+    }
+    checks_of = {
+        key: [c for c in a.check_keys if c.name != FRESHNESS_CHECK_NAME]
+        for a in assets
+        for key in a.keys
+    }
+    targets = {}
+    for source in ALL_SOURCES:
+        selection = AssetSelection.assets(bronze_asset_name(source)).downstream()
+        keys = sorted(k for k in selection.resolve(assets) if k in partitioned)
+        checks = [c for k in keys for c in checks_of.get(k, [])]
+        targets[source.name] = LandingTarget(tuple(keys), tuple(checks))
+    return targets
+
 
 def build_sensors(settings: LakehouseSettings, assets: list) -> list:
-    """File-arrival sensors per source, gold auto-restore, freshness SLAs and alert routing."""
+    """The landing sensor, declarative automation, gold auto-restore, freshness SLAs and
+    alert routing. ``LAKEHOUSE_LIVE=true`` starts the live loop's sensors RUNNING."""
+    live = DefaultSensorStatus.RUNNING if settings.operations.live else DefaultSensorStatus.STOPPED
     return [
         auto_restore_sensor(settings.auto_restore),
         freshness_sensor(settings),
         alert_router_sensor(assets, settings),
         orphaned_run_sensor(),
-    ] + [
         landing_sensor(
-            source,
-            AssetKey(bronze_asset_name(source)),
-            landing_dir=f"{settings.landing_root}/{source.name}",
-            job_name=INGEST_BRONZE_JOB_NAME,
+            ALL_SOURCES,
+            landing_root=settings.landing_root,
+            job_name=DAILY_JOB_NAME,
             interval_seconds=settings.sensor_interval_seconds,
-        )
-        for source in ALL_SOURCES
+            calendar=PARTITION_CALENDAR,
+            targets=landing_targets(assets),
+            default_status=live,
+        ),
+        # Dagster's own automation daemon evaluates the assets' automation conditions; this
+        # names the sensor and sets its interval and default state explicitly.
+        AutomationConditionSensorDefinition(
+            AUTOMATION_SENSOR_NAME,
+            # Not the freshness checks: they judge runs from outside, on their own sensor,
+            # and a run that materializes a table must not also carry its SLA verdict.
+            target=AssetSelection.all() - AssetSelection.checks(*freshness_check_keys(assets)),
+            minimum_interval_seconds=settings.operations.automation_interval_seconds,
+            default_status=live,
+            run_tags={"lakehouse/trigger": "automation"},
+            description="Carries bronze's changes to silver, gold, features and the index.",
+        ),
     ]
 
 
@@ -59,12 +109,20 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
     executor = in_process_executor if settings.env == "local" else multiprocess_executor
     jobs_and_schedules = build_jobs(settings.log_format)
+    # Whole-table assets: snapshot sources and the dimensions rebuilt whole from them.
+    snapshots = AssetSelection.assets(
+        *[bronze_asset_name(s) for s in ALL_SOURCES if not s.daily_extract],
+        *whole_table_dimensions,
+    )
     assets = apply_operational_policies(
-        [*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets], settings.operations
+        [*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets], settings.operations, snapshots
     )
     return Definitions(
         assets=assets,
-        asset_checks=[build_freshness_checks(TABLE_ASSETS, settings), *DOWNSTREAM_CHECKS],
+        asset_checks=[
+            build_freshness_checks([*TABLE_ASSETS, *DOWNSTREAM_ASSETS], settings),
+            *DOWNSTREAM_CHECKS,
+        ],
         jobs=[*jobs_and_schedules.jobs, restore_table],
         schedules=jobs_and_schedules.schedules,
         sensors=build_sensors(settings, assets),

@@ -7,14 +7,18 @@ when its run config lists them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
     AssetSelection,
+    RunRequest,
     ScheduleDefinition,
-    build_schedule_from_partitioned_job,
+    ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
+    schedule,
 )
 
 from lakehouse_assets.bronze.replay import replay_dead_letters_job
@@ -22,11 +26,12 @@ from lakehouse_assets.operations.freshness_checks import (
     FRESHNESS_JOB_NAME,
     freshness_check_keys,
 )
-from lakehouse_assets.partitions import daily_partitions
+from lakehouse_assets.partitions import PARTITION_CALENDAR, PartitionCalendar, daily_partitions
 from lakehouse_assets.resources.keys import LAYERS
-from lakehouse_assets.table_assets import TABLE_ASSETS
+from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, TABLE_ASSETS
 
 INGEST_BRONZE_JOB_NAME = "ingest_bronze_job"
+DAILY_JOB_NAME = "lakehouse_daily_job"
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,12 @@ def build_jobs(log_format: str = "json") -> JobsAndSchedules:
     """Every job and schedule of the code location."""
     logging_config = run_logging_config(log_format)
     # The freshness SLA checks run on their own sensor, not inside the runs they judge.
-    freshness_checks = AssetSelection.checks(*freshness_check_keys(TABLE_ASSETS))
+    freshness_checks = AssetSelection.checks(
+        *freshness_check_keys([*TABLE_ASSETS, *DOWNSTREAM_ASSETS])
+    )
 
     lakehouse_daily_job = define_asset_job(
-        name="lakehouse_daily_job",
+        name=DAILY_JOB_NAME,
         # pipeline_runs is unpartitioned (it reads run history, not order dates): own schedule.
         selection=AssetSelection.groups(*LAYERS)
         - AssetSelection.assets("pipeline_runs")
@@ -81,12 +88,10 @@ def build_jobs(log_format: str = "json") -> JobsAndSchedules:
         description="Evaluate every table's freshness SLA (written to monitoring.sla_metrics).",
     )
     schedules = [
-        # Daily at 05:00 UTC: the previous day's partition, ahead of the 07:00 gold SLA.
-        build_schedule_from_partitioned_job(lakehouse_daily_job, hour_of_day=5, minute_of_hour=0),
-        # For teams that prefer batch ingestion to the file-arrival sensors.
-        build_schedule_from_partitioned_job(
-            ingest_bronze_job, hour_of_day=4, minute_of_hour=0, name="bronze_ingest_schedule"
-        ),
+        # Daily at 05:00: the previous day's partition, ahead of the 07:00 UTC gold SLA.
+        previous_day_schedule(lakehouse_daily_job, "lakehouse_daily_schedule", "0 5 * * *"),
+        # For teams that prefer batch ingestion to the landing sensor.
+        previous_day_schedule(ingest_bronze_job, "bronze_ingest_schedule", "0 4 * * *"),
         ScheduleDefinition(
             job=pipeline_runs_job, cron_schedule="*/30 * * * *", name="pipeline_runs_schedule"
         ),
@@ -99,3 +104,36 @@ def build_jobs(log_format: str = "json") -> JobsAndSchedules:
         freshness_checks_job,
     ]
     return JobsAndSchedules(jobs, schedules)
+
+
+def previous_day_partition(scheduled_at: dt.datetime, calendar: PartitionCalendar) -> str | None:
+    """The partition a daily run at ``scheduled_at`` completes: the previous calendar day
+    (in the partitions' timezone), or None if that day is before the partition start."""
+    day = calendar.previous_day(scheduled_at)
+    return day.isoformat() if day >= calendar.start else None
+
+
+def previous_day_schedule(job: Any, name: str, cron: str) -> ScheduleDefinition:
+    """A daily schedule of ``job`` for the previous day of the real calendar.
+
+    Not ``build_schedule_from_partitioned_job``: the partitions reach today (files land during
+    the day), so "the last partition" would be a day that has not finished yet.
+    """
+
+    @schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=PARTITION_CALENDAR.timezone,
+        description=f"{job.name} for the previous day ({PARTITION_CALENDAR.timezone}).",
+    )
+    def _schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        scheduled_at = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        key = previous_day_partition(scheduled_at, PARTITION_CALENDAR)
+        if key is None:
+            return SkipReason(
+                f"the previous day is before the partition start {PARTITION_CALENDAR.start}"
+            )
+        return RunRequest(run_key=f"{name}:{key}", partition_key=key)
+
+    return _schedule

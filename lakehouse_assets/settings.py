@@ -40,6 +40,11 @@ class OperationsSettings:
         bronze_sla_minutes: Landed files must be in bronze within this many minutes.
         silver_sla_minutes: Bronze updates must reach silver within this many minutes.
         gold_deadline: ``HH:MM`` (UTC) by which gold must have been refreshed each day.
+        features_sla_minutes / vector_index_sla_minutes: Gold updates must reach the feature
+            tables (and feature updates the document index) within this many minutes.
+        live: The live loop is on (``LAKEHOUSE_LIVE``): landing sensor, automation and the
+            freshness sensor start RUNNING when the code location loads.
+        automation_interval_seconds: How often declarative automation evaluates.
         freshness_interval_seconds: How often the freshness sensor evaluates the SLAs.
         ui_url: Base URL of the Dagster UI, for run links in alerts.
         slack_enabled / slack_channel / slack_base_url: Slack Web API alerts.
@@ -49,6 +54,10 @@ class OperationsSettings:
     bronze_sla_minutes: int = 15
     silver_sla_minutes: int = 60
     gold_deadline: str = "07:00"
+    features_sla_minutes: int = 120
+    vector_index_sla_minutes: int = 120
+    live: bool = False
+    automation_interval_seconds: int = 30
     freshness_interval_seconds: int = 300
     ui_url: str = DEFAULT_UI_URL
     slack_enabled: bool = False
@@ -63,6 +72,14 @@ class OperationsSettings:
             bronze_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_BRONZE_MINUTES", 15),
             silver_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_SILVER_MINUTES", 60),
             gold_deadline=_clock_time(environ, "LAKEHOUSE_SLA_GOLD_DEADLINE", "07:00"),
+            features_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_FEATURES_MINUTES", 120),
+            vector_index_sla_minutes=_positive_int(
+                environ, "LAKEHOUSE_SLA_VECTOR_INDEX_MINUTES", 120
+            ),
+            live=_flag(environ, "LAKEHOUSE_LIVE"),
+            automation_interval_seconds=_positive_int(
+                environ, "LAKEHOUSE_AUTOMATION_INTERVAL_SECONDS", 30
+            ),
             freshness_interval_seconds=_positive_int(
                 environ, "LAKEHOUSE_FRESHNESS_INTERVAL_SECONDS", 300
             ),
@@ -135,7 +152,7 @@ class LakehouseSettings:
     landing_root: str
     checkpoint_root: str
     catalog: str
-    sensor_interval_seconds: int = 60
+    sensor_interval_seconds: int = 30
     spark_master: str = "local[*]"
     auto_restore: bool = False
     operations: OperationsSettings = field(default_factory=OperationsSettings)
@@ -203,7 +220,7 @@ class LakehouseSettings:
             catalog=environ.get("LAKEHOUSE_CATALOG", "dev"),
             spark_master=environ.get("LAKEHOUSE_SPARK_MASTER") or "local[*]",
             sensor_interval_seconds=_positive_int(
-                environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=60
+                environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=30
             ),
             auto_restore=_flag(environ, "LAKEHOUSE_AUTO_RESTORE"),
             operations=OperationsSettings.from_env(environ),

@@ -32,20 +32,22 @@ def test_every_definition_resolves_in_both_environments():
         assert repo.asset_graph.asset_check_keys
         assert {j.name for j in repo.get_all_jobs()} >= {"lakehouse_daily_job", "ingest_bronze_job"}
         assert {s.name for s in repo.schedule_defs} == {
-            "lakehouse_daily_job_schedule",
+            "lakehouse_daily_schedule",
             "bronze_ingest_schedule",
             "pipeline_runs_schedule",
         }
-        # One landing sensor per source, gold auto-restore (off by default), the freshness
-        # SLA sensor, the alert router, the orphaned-run sensor, and Dagster's sensor for the
-        # automation conditions.
+        # One landing sensor for every source, gold auto-restore (off by default), the
+        # freshness SLA sensor, the alert router, the orphaned-run sensor, and the sensor that
+        # evaluates the automation conditions.
         sensors = {s.name: s for s in repo.sensor_defs}
-        assert len(sensors) == 12
-        assert {
+        assert set(sensors) == {
+            "landing_sensor",
+            "lakehouse_automation",
             "freshness_sla_sensor",
             "lakehouse_alert_router",
-            "default_automation_condition_sensor",
-        } <= set(sensors)
+            "orphaned_run_sensor",
+            "restore_gold_on_blocking_check_failure",
+        }
         restore = sensors["restore_gold_on_blocking_check_failure"]
         assert restore.default_status.value == "STOPPED"
         assert {

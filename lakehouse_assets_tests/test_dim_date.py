@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from lakehouse_assets.gold.tables import DIM_DATE
+from lakehouse_assets.partitions import BUSINESS_DATES
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
 from .lakehouse import checks_by_name, materialize_day, settings_for
@@ -28,7 +29,10 @@ def test_dim_date_with_a_july_fiscal_year_and_uk_holidays(spark, tmp_path):
 
     store = DeltaTableStore(spark, PathLocator(settings.root))
     table = store.read(DIM_DATE)
-    assert table.count() == 2557
+    # Every day of the business date range: 1992 to the year after the newest partition.
+    first, last = BUSINESS_DATES
+    assert (first, last.year) == (dt.date(1992, 1, 1), dt.datetime.now(dt.UTC).year + 1)
+    assert table.count() == (last - first).days + 1
     rows = {r["date"]: r for r in table.collect()}
     assert rows[dt.date(1995, 7, 1)]["fiscal_year"] == 1996
     assert rows[dt.date(1995, 7, 1)]["fiscal_month"] == 1

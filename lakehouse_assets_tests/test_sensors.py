@@ -1,99 +1,168 @@
-"""File-arrival sensors (no Spark): cursor of files seen, run keys, skip reasons."""
+"""The landing sensor (no Spark): cursor of files seen, exact partition ranges, skip reasons."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
 
-from lakehouse_assets.bronze.sensors import landing_sensor
-from lakehouse_assets.bronze.sources import ORDERS
+from lakehouse_assets.bronze.sensors import contiguous_ranges, landing_sensor
+from lakehouse_assets.bronze.sources import ALL_SOURCES
 from lakehouse_assets.definitions import build_definitions
+from lakehouse_assets.partitions import PartitionCalendar
 
 from .lakehouse import settings_for
 from .landing_files import jsonl, land, order
 
+NOW = dt.datetime(1992, 3, 1, 12, tzinfo=dt.UTC)
+CALENDAR = PartitionCalendar(start=dt.date(1992, 1, 1))
 
-def _sensor(landing):
+
+def _sensor(landing, calendar=CALENDAR):
     return landing_sensor(
-        ORDERS,
-        AssetKey("bronze_orders"),
-        landing_dir=str(landing / "orders"),
+        ALL_SOURCES,
+        landing_root=str(landing),
         job_name="ingest_bronze_job",
         interval_seconds=30,
+        calendar=calendar,
+        clock=lambda: NOW,
     )
 
 
 def _tick(sensor, cursor=None):
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(instance=instance, cursor=cursor)
-        result = sensor(context)
-        return result, context
+        return sensor(context)
+
+
+def _ranges(result):
+    return sorted(
+        (
+            r.tags["dagster/asset_partition_range_start"],
+            r.tags["dagster/asset_partition_range_end"],
+            tuple(k.to_user_string() for k in r.asset_selection),
+        )
+        for r in result.run_requests
+    )
 
 
 def test_no_landing_folder_skips_with_a_reason(tmp_path):
-    result, _ = _tick(_sensor(tmp_path))
+    result = _tick(_sensor(tmp_path))
     assert isinstance(result, SkipReason)
-    assert "does not exist yet" in result.skip_message
+    assert "no landing folder exists yet" in result.skip_message
 
 
-def test_new_files_request_one_run_over_their_dates(tmp_path):
-    land(tmp_path, "orders", "1992-01-01", "orders_1992-01-01.jsonl", jsonl(order(1)))
-    land(tmp_path, "orders", "1992-01-03", "orders_1992-01-03.jsonl", jsonl(order(2)))
-    land(tmp_path, "orders", "1992-01-03", ".in-flight.tmp", "half")  # ignored
-    land(tmp_path, "orders", "not-a-date", "stray.jsonl", "{}")  # ignored
-    result, _ = _tick(_sensor(tmp_path))
-    [request] = result.run_requests
-    assert isinstance(request, RunRequest)
-    assert request.asset_selection == [AssetKey("bronze_orders")]
-    assert request.tags["dagster/asset_partition_range_start"] == "1992-01-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "1992-01-03"
-    assert request.run_key.startswith("orders:")
-    assert set(json.loads(result.cursor)) == {"1992-01-01", "1992-01-03"}
+def test_contiguous_ranges_split_at_gaps():
+    days = ["1992-01-05", "1992-01-01", "1992-01-02", "1992-01-04"]
+    assert contiguous_ranges(days) == [("1992-01-01", "1992-01-02"), ("1992-01-04", "1992-01-05")]
+
+
+def test_a_late_file_and_todays_file_run_two_partitions_not_the_days_between(tmp_path):
+    land(tmp_path, "orders", "1992-01-31", "orders_1992-01-31.jsonl", jsonl(order(1)))
+    land(tmp_path, "orders", "1992-03-01", "orders_1992-03-01.jsonl", jsonl(order(2)))
+    result = _tick(_sensor(tmp_path))
+    assert _ranges(result) == [
+        ("1992-01-31", "1992-01-31", ("bronze_orders",)),
+        ("1992-03-01", "1992-03-01", ("bronze_orders",)),
+    ]
+    assert all(isinstance(r, RunRequest) for r in result.run_requests)
+    assert set(json.loads(result.cursor)["orders"]) == {"1992-01-31", "1992-03-01"}
+
+
+def test_sources_with_the_same_dates_share_a_run_and_its_checks(tmp_path):
+    land(tmp_path, "orders", "1992-01-02", "o.jsonl", jsonl(order(1)))
+    land(tmp_path, "lineitem", "1992-01-02", "l.jsonl", "")
+    sensor = landing_sensor(
+        ALL_SOURCES,
+        landing_root=str(tmp_path),
+        job_name="ingest_bronze_job",
+        interval_seconds=30,
+        calendar=CALENDAR,
+        checks={"orders": [AssetCheckKey(AssetKey("bronze_orders"), "landed_files_ingested")]},
+        clock=lambda: NOW,
+    )
+    [request] = _tick(sensor).run_requests
+    assert [k.to_user_string() for k in request.asset_selection] == [
+        "bronze_lineitem",
+        "bronze_orders",
+    ]
+    assert request.asset_check_keys == [
+        AssetCheckKey(AssetKey("bronze_orders"), "landed_files_ingested")
+    ]
 
 
 def test_compressed_and_unreadable_files_also_reach_a_run(tmp_path):
     """A gzipped extract is data; a file of the wrong kind must reach a run that records it as
     rejected. Neither may go unseen."""
     land(tmp_path, "orders", "1992-01-02", "orders.JSON.gz", b"\x1f\x8b not checked here")
-    land(tmp_path, "orders", "1992-01-04", "notes.txt", "not an extract")
-    result, _ = _tick(_sensor(tmp_path))
-    [request] = result.run_requests
-    assert request.tags["dagster/asset_partition_range_start"] == "1992-01-02"
-    assert request.tags["dagster/asset_partition_range_end"] == "1992-01-04"
+    land(tmp_path, "orders", "1992-01-03", "notes.txt", "not an extract")
+    assert _ranges(_tick(_sensor(tmp_path))) == [("1992-01-02", "1992-01-03", ("bronze_orders",))]
 
 
 def test_repeated_tick_launches_nothing_twice(tmp_path):
     land(tmp_path, "orders", "1992-01-01", "a.jsonl", jsonl(order(1)))
     sensor = _sensor(tmp_path)
-    first, _ = _tick(sensor)
+    first = _tick(sensor)
     # Same tick evaluated again (e.g. the cursor update was lost): same run key, deduplicated.
-    replay, _ = _tick(sensor)
+    replay = _tick(sensor)
     assert first.run_requests[0].run_key == replay.run_requests[0].run_key
-    # With the cursor stored, the next tick has nothing to do and says why.
-    idle, _ = _tick(sensor, cursor=first.cursor)
+    idle = _tick(sensor, cursor=first.cursor)
     assert isinstance(idle, SkipReason)
-    assert "no new orders files: 1 files on 1 landing dates" in idle.skip_message
+    assert idle.skip_message == "no new files: 1 files landed, all seen before"
 
 
-def test_a_new_file_on_an_old_date_requests_only_that_date(tmp_path):
-    land(tmp_path, "orders", "1992-01-01", "a.jsonl", jsonl(order(1)))
-    land(tmp_path, "orders", "1992-01-05", "b.jsonl", jsonl(order(2)))
-    sensor = _sensor(tmp_path)
-    first, _ = _tick(sensor)
-    land(tmp_path, "orders", "1992-01-01", "late.jsonl", jsonl(order(3)))
-    second, _ = _tick(sensor, cursor=first.cursor)
-    [request] = second.run_requests
-    assert request.tags["dagster/asset_partition_range_start"] == "1992-01-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "1992-01-01"
-    assert request.run_key != first.run_requests[0].run_key
+def test_a_date_after_the_newest_partition_waits_and_runs_when_its_day_opens(tmp_path):
+    land(tmp_path, "orders", "1992-03-02", "orders_1992-03-02.jsonl", jsonl(order(1)))
+    waiting = _tick(_sensor(tmp_path))
+    assert isinstance(waiting, SkipReason)
+    assert "orders/1992-03-02/ is dated after the newest partition 1992-03-01" in (
+        waiting.skip_message
+    )
+    tomorrow = landing_sensor(
+        ALL_SOURCES,
+        landing_root=str(tmp_path),
+        job_name="ingest_bronze_job",
+        interval_seconds=30,
+        calendar=CALENDAR,
+        clock=lambda: NOW + dt.timedelta(days=1),
+    )
+    assert _ranges(_tick(tomorrow)) == [("1992-03-02", "1992-03-02", ("bronze_orders",))]
 
 
-def test_definitions_have_one_sensor_per_source_with_the_configured_interval(tmp_path):
+def test_a_date_before_the_partition_start_is_an_error_naming_the_path(tmp_path):
+    land(tmp_path, "orders", "1991-12-31", "orders_1991-12-31.jsonl", jsonl(order(1)))
+    result = _tick(_sensor(tmp_path))
+    assert isinstance(result, SkipReason)
+    assert "orders/1991-12-31/ is dated before the partition start 1992-01-01" in (
+        result.skip_message
+    )
+    assert "LAKEHOUSE_PARTITION_START" in result.skip_message
+
+
+def test_a_folder_that_is_not_a_date_is_named(tmp_path):
+    land(tmp_path, "orders", "not-a-date", "stray.jsonl", "{}")
+    land(tmp_path, "orders", "1992-13-01", "bad_month.jsonl", "{}")
+    result = _tick(_sensor(tmp_path))
+    assert isinstance(result, SkipReason)
+    assert f"{tmp_path}/orders/not-a-date/stray.jsonl: not in a date folder" in (
+        result.skip_message
+    )
+    assert "orders/1992-13-01/bad_month.jsonl: not in a date folder" in result.skip_message
+
+
+def test_definitions_have_one_landing_sensor_with_the_configured_interval(tmp_path):
     settings = settings_for(tmp_path)
     settings = type(settings)(**{**settings.__dict__, "sensor_interval_seconds": 15})
     repo = build_definitions(settings).get_repository_def()
-    sensors = {s.name: s for s in repo.sensor_defs if s.name.endswith("_landing_sensor")}
-    assert len(sensors) == 7
-    assert sensors["orders_landing_sensor"].minimum_interval_seconds == 15
-    assert sensors["orders_landing_sensor"].job_name == "ingest_bronze_job"
+    sensor = repo.get_sensor_def("landing_sensor")
+    assert sensor.minimum_interval_seconds == 15
+    assert sensor.job_name == "ingest_bronze_job"
+    assert not [s for s in repo.sensor_defs if s.name.endswith("_landing_sensor")]

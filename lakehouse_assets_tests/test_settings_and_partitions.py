@@ -12,6 +12,7 @@ from lakehouse_assets.partitions import (
     TPCH_FIRST_ORDER_DATE,
     TPCH_LAST_ORDER_DATE,
     DateWindow,
+    PartitionCalendar,
     daily_partitions,
 )
 from lakehouse_assets.resources.spark import delta_maven_coordinate, local_spark_conf
@@ -108,11 +109,68 @@ def test_unknown_environment_is_a_clear_error():
         LakehouseSettings.from_env({"LAKEHOUSE_ENV": "staging"})
 
 
-def test_partitions_cover_exactly_the_tpch_order_dates():
+def test_partitions_run_from_the_tpch_start_to_today_by_default():
+    """No manifest, no variable: TPC-H's first date, open-ended to the current day (UTC)."""
     keys = daily_partitions.get_partition_keys()
     assert keys[0] == TPCH_FIRST_ORDER_DATE.isoformat() == "1992-01-01"
-    assert keys[-1] == TPCH_LAST_ORDER_DATE.isoformat() == "1998-08-02"
-    assert len(keys) == (TPCH_LAST_ORDER_DATE - TPCH_FIRST_ORDER_DATE).days + 1
+    assert keys[-1] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert TPCH_LAST_ORDER_DATE.isoformat() in keys
+
+
+def test_partition_calendar_reads_start_offset_and_timezone_from_the_environment(tmp_path):
+    calendar = PartitionCalendar.from_env(
+        {
+            "LAKEHOUSE_ROOT": str(tmp_path),
+            "LAKEHOUSE_PARTITION_START": "2026-11-01",
+            "LAKEHOUSE_PARTITION_END_OFFSET": "0",
+            "LAKEHOUSE_PARTITION_TIMEZONE": "America/New_York",
+        }
+    )
+    # 03:00 UTC on Dec 2 is still Dec 1 in New York; offset 0: the last partition is Nov 30.
+    now = dt.datetime(2026, 12, 2, 3, tzinfo=dt.UTC)
+    assert calendar.today(now) == dt.date(2026, 12, 1)
+    assert calendar.last_date(now) == dt.date(2026, 11, 30)
+    assert calendar.previous_day(now) == dt.date(2026, 11, 30)
+    assert calendar.placement(dt.date(2026, 10, 31), now) == "before_start"
+    assert calendar.placement(dt.date(2026, 12, 1), now) == "after_end"
+    assert calendar.placement(dt.date(2026, 11, 30), now) == "in_range"
+    definition = calendar.definition()
+    assert definition.timezone == "America/New_York"
+    assert definition.get_first_partition_key() == "2026-11-01"
+
+
+def test_partition_start_defaults_to_the_first_landed_sample_date(tmp_path):
+    from lakehouse_assets.sample_data.manifest import SampleDataManifest, write_manifest
+
+    landing = tmp_path / "landing"
+    manifest = SampleDataManifest(0.01, 42, 100, dt.date(1992, 1, 1), dt.date(1992, 1, 7))
+    write_manifest(landing, manifest)
+    calendar = PartitionCalendar.from_env({"LAKEHOUSE_LANDING_ROOT": str(landing)})
+    assert calendar.start == dt.date(1992, 4, 10)
+    assert calendar.end_offset == 1 and calendar.timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LAKEHOUSE_PARTITION_START", "01/02/2026", "is not a date"),
+        ("LAKEHOUSE_PARTITION_END_OFFSET", "-1", "must be 0 or more"),
+        ("LAKEHOUSE_PARTITION_END_OFFSET", "one", "is not a whole number"),
+        ("LAKEHOUSE_PARTITION_TIMEZONE", "Mars/Olympus", "is not an IANA timezone"),
+    ],
+)
+def test_bad_partition_settings_are_clear_errors(tmp_path, variable, value, message):
+    with pytest.raises(SettingsError, match=message):
+        PartitionCalendar.from_env({"LAKEHOUSE_ROOT": str(tmp_path), variable: value})
+
+
+def test_the_daily_schedule_targets_the_previous_day_of_the_real_calendar():
+    from lakehouse_assets.jobs import previous_day_partition
+
+    calendar = PartitionCalendar(start=dt.date(2026, 1, 1))
+    at_five = dt.datetime(2026, 12, 2, 5, tzinfo=dt.UTC)
+    assert previous_day_partition(at_five, calendar) == "2026-12-01"
+    assert previous_day_partition(dt.datetime(2026, 1, 1, 5, tzinfo=dt.UTC), calendar) is None
 
 
 def test_partition_window_reads_the_key_range_of_a_run_or_a_direct_invocation():

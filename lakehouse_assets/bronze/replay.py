@@ -3,6 +3,7 @@
 from dagster import AssetMaterialization, Config, OpExecutionContext, job, op
 from pydantic import Field
 
+from lakehouse_assets.asset_factory import TABLE_WRITERS_POOL
 from lakehouse_assets.bronze.batch import bronze_rows, current_schema
 from lakehouse_assets.bronze.dead_letter import ReplayOptions, replay_dead_letters
 from lakehouse_assets.bronze.sources import ALL_SOURCES, SOURCES_BY_NAME
@@ -19,7 +20,10 @@ class ReplayConfig(Config):
     throttle_seconds: float = Field(default=0.0, description="Pause between chunks.")
 
 
-@op(required_resource_keys={"spark", "storage", step_launcher_key("bronze")})
+@op(
+    required_resource_keys={"spark", "storage", step_launcher_key("bronze")},
+    pool=TABLE_WRITERS_POOL,
+)
 def replay_dead_letters_op(context: OpExecutionContext, config: ReplayConfig) -> dict:
     """Re-parse pending dead letters with the current schema; move the ones that parse."""
     if config.source is not None and config.source not in SOURCES_BY_NAME:

@@ -1,22 +1,42 @@
-"""File-arrival sensors: one per source, triggering the bronze stream when files land.
+"""The file-arrival sensor: one for every source, requesting exactly the dates that changed.
 
-A sensor lists its source's landing folder (with ``pyarrow.fs``: local disk, S3, GCS, ADLS -
+The sensor lists each source's landing folder (with ``pyarrow.fs``: local disk, S3, GCS, ADLS -
 no Spark, no JVM in the daemon) and keeps, as its cursor, a fingerprint of the files seen per
-landing date (count + hash of names). Dates whose fingerprint changed have new files; the sensor
-requests one run of the source's bronze asset covering those dates. The ``run_key`` is derived
-from the new fingerprints, so a tick that is evaluated twice launches nothing twice.
+source and landing date (count + hash of names). Dates whose fingerprint changed have new files.
+
+Each *contiguous run of changed dates* of a source becomes one partition range, and sources
+whose ranges coincide share a run: a late file for D-30 plus today's file is two runs of one
+day each, never a 31-day range. A run covers the changed sources' bronze assets **and every
+asset built from them** (``LandingTarget``), for exactly those dates: one run from landing to
+the last table, instead of a run per layer, each paying a process and a JVM. Declarative
+automation carries every other change (a bronze run launched by hand, a replay, a day's new
+partitions) and leaves alone what such a run is already building. Every run writes shared
+tables (file ledger, dead letters, dq_metrics); the assets' concurrency pool lets only one
+such run go at a time (see ``operations/instance.py``).
+
+Files that cannot run are named in the tick's skip reason or log, never dropped:
+
+* a date before the partition start: an error that names the path (change the start or move
+  the file); it stays out of the cursor, so it is reported until it is dealt with;
+* a date after the newest partition: waits, out of the cursor, until its partition opens;
+* a folder whose name is not a date: named; the bronze run records it as rejected.
+
+The ``run_key`` is derived from the new fingerprints, so a tick evaluated twice launches nothing
+twice.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     DefaultSensorStatus,
     RunRequest,
@@ -29,7 +49,9 @@ from dagster import (
 from pyarrow import fs as pafs
 
 from lakehouse_assets.bronze.sources import LandingSource
+from lakehouse_assets.partitions import PartitionCalendar
 
+LANDING_SENSOR_NAME = "landing_sensor"
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -41,27 +63,43 @@ class LandedPath:
     modified_at: float = field(default=0.0, compare=False)
 
 
-def list_landed(landing_dir: str) -> list[LandedPath] | None:
+@dataclass(frozen=True)
+class LandingScan:
+    """One listing of a source's folder: files in date folders, and paths that are not."""
+
+    files: list[LandedPath]
+    misplaced: list[str]
+
+
+def scan_landing(landing_dir: str) -> LandingScan | None:
     """Files under ``<landing_dir>/<YYYY-MM-DD>/``; None if the folder does not exist.
 
     Every file counts, whatever its name (not hidden ``.``/``_`` ones): a compressed extract is
     data, and a file the source cannot read must still reach a run, which records it as
-    rejected in the file ledger instead of leaving it unseen."""
+    rejected in the file ledger instead of leaving it unseen. Files elsewhere (a folder that
+    is not a date, nested folders, straight in the source folder) are ``misplaced``."""
     filesystem, root = pafs.FileSystem.from_uri(_as_uri(landing_dir))
     if filesystem.get_file_info(root).type == pafs.FileType.NotFound:
         return None
-    found = []
+    found, misplaced = [], []
     for info in filesystem.get_file_info(pafs.FileSelector(root, recursive=True)):
         if info.type != pafs.FileType.File:
             continue
         parts = info.path[len(root) :].strip("/").split("/")
-        if len(parts) != 2 or not _DATE_DIR.match(parts[0]):
+        if any(part.startswith((".", "_")) for part in parts):
             continue
-        name = parts[1]
-        if not name.startswith((".", "_")):
-            modified = info.mtime.timestamp() if info.mtime is not None else 0.0
-            found.append(LandedPath(parts[0], name, modified))
-    return found
+        if len(parts) != 2 or not _is_date(parts[0]):
+            misplaced.append(f"{landing_dir}/{'/'.join(parts)}")
+            continue
+        modified = info.mtime.timestamp() if info.mtime is not None else 0.0
+        found.append(LandedPath(parts[0], parts[1], modified))
+    return LandingScan(found, misplaced)
+
+
+def list_landed(landing_dir: str) -> list[LandedPath] | None:
+    """The files in date folders under ``landing_dir`` (None if it does not exist)."""
+    scan = scan_landing(landing_dir)
+    return scan.files if scan is not None else None
 
 
 def oldest_landed_after(files: Iterable[LandedPath], after: float | None) -> float | None:
@@ -86,62 +124,182 @@ def changed_dates(current: Mapping[str, str], seen: Mapping[str, str]) -> list[s
     return sorted(day for day, fp in current.items() if seen.get(day) != fp)
 
 
+def contiguous_ranges(dates: Iterable[str]) -> list[tuple[str, str]]:
+    """Sorted ``YYYY-MM-DD`` dates as inclusive ranges of consecutive days."""
+    days = sorted({dt.date.fromisoformat(d) for d in dates})
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return [(first.isoformat(), last.isoformat()) for first, last in ranges]
+
+
+@dataclass(frozen=True)
+class LandingPlan:
+    """What one tick does: the runs, the cursor to store, and what it could not run."""
+
+    runs: dict[tuple[str, str], list[str]]  # (first, last) -> source names
+    cursor: dict[str, dict[str, str]]
+    errors: list[str]
+    waiting: list[str]
+    misplaced: list[str]
+
+
+def plan_landing_runs(
+    scans: Mapping[str, LandingScan | None],
+    seen: Mapping[str, Mapping[str, str]],
+    calendar: PartitionCalendar,
+    now: dt.datetime,
+) -> LandingPlan:
+    """Pure: which partition ranges of which sources to run for what changed since ``seen``."""
+    runs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    cursor: dict[str, dict[str, str]] = {}
+    errors: list[str] = []
+    waiting: list[str] = []
+    misplaced: list[str] = []
+    for source, scan in sorted(scans.items()):
+        previous = dict(seen.get(source, {}))
+        if scan is None:
+            cursor[source] = previous
+            continue
+        misplaced.extend(scan.misplaced)
+        current = fingerprints(scan.files)
+        runnable = []
+        for day in changed_dates(current, previous):
+            placement = calendar.placement(dt.date.fromisoformat(day), now)
+            path = f"{source}/{day}/"
+            if placement == "before_start":
+                errors.append(
+                    f"{path} is dated before the partition start {calendar.start} "
+                    "(LAKEHOUSE_PARTITION_START): it has no partition; move the file or set "
+                    "an earlier start"
+                )
+            elif placement == "after_end":
+                waiting.append(
+                    f"{path} is dated after the newest partition {calendar.last_date(now)}; "
+                    "it runs when that day's partition opens"
+                )
+            else:
+                runnable.append(day)
+                previous[day] = current[day]
+        cursor[source] = previous
+        for first_last in contiguous_ranges(runnable):
+            runs[first_last].append(source)
+    return LandingPlan(dict(runs), cursor, errors, waiting, misplaced)
+
+
+@dataclass(frozen=True)
+class LandingTarget:
+    """What a source's new files start: its bronze asset and everything built from it, with
+    their own checks (not the freshness checks, which judge runs from outside)."""
+
+    assets: tuple[AssetKey, ...]
+    checks: tuple[AssetCheckKey, ...] = ()
+
+
 def run_request_for(
-    source: LandingSource, asset_key: AssetKey, current: Mapping[str, str], dates: list[str]
+    first: str,
+    last: str,
+    sources: Sequence[str],
+    cursor: Mapping[str, Mapping[str, str]],
+    targets: Mapping[str, LandingTarget],
 ) -> RunRequest:
-    """One run of the source's bronze asset over the changed dates (a single-run range)."""
-    digest = hashlib.sha1(
-        json.dumps({d: current[d] for d in dates}, sort_keys=True).encode()
-    ).hexdigest()[:16]
+    """One run over ``first..last`` (a single-run range) of what ``sources`` start."""
+    fingerprint = {
+        s: {d: fp for d, fp in cursor[s].items() if first <= d <= last} for s in sorted(sources)
+    }
+    digest = hashlib.sha1(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
     return RunRequest(
-        run_key=f"{source.name}:{digest}",
-        asset_selection=[asset_key],
+        run_key=f"landing:{first}:{last}:{digest}",
+        asset_selection=sorted(
+            {key for s in sources for key in _target(targets, s).assets}, key=str
+        ),
+        asset_check_keys=sorted(
+            {key for s in sources for key in _target(targets, s).checks}, key=str
+        ),
         tags={
-            "dagster/asset_partition_range_start": dates[0],
-            "dagster/asset_partition_range_end": dates[-1],
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
             "lakehouse/trigger": "landing_sensor",
-            "lakehouse/source": source.name,
-            "lakehouse/new_file_dates": str(len(dates)),
+            "lakehouse/sources": ",".join(sorted(sources)),
         },
     )
 
 
 def landing_sensor(
-    source: LandingSource,
-    asset_key: AssetKey,
+    sources: Sequence[LandingSource],
     *,
-    landing_dir: str,
+    landing_root: str,
     job_name: str,
     interval_seconds: int,
+    calendar: PartitionCalendar,
+    targets: Mapping[str, LandingTarget] | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
     default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
 ) -> SensorDefinition:
-    """The file-arrival sensor of ``source``."""
+    """The file-arrival sensor of every source under ``landing_root``; ``targets``: what each
+    source's new files start (default: its bronze asset)."""
+    targets = targets or {}
+    clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     @sensor(
-        name=f"{source.name}_landing_sensor",
+        name=LANDING_SENSOR_NAME,
         job_name=job_name,
         minimum_interval_seconds=interval_seconds,
         default_status=default_status,
-        description=f"Runs bronze_{source.name} when files land under {landing_dir}.",
+        description=(
+            f"Runs the bronze assets of the sources whose files landed under {landing_root}, "
+            "one run per contiguous range of changed dates."
+        ),
     )
     def _sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-        files = list_landed(landing_dir)
-        if files is None:
-            return SkipReason(f"landing folder {landing_dir} does not exist yet")
-        current = fingerprints(files)
+        scans = {s.name: scan_landing(f"{landing_root}/{s.name}") for s in sources}
         seen = json.loads(context.cursor) if context.cursor else {}
-        dates = changed_dates(current, seen)
-        if not dates:
-            return SkipReason(
-                f"no new {source.name} files: {len(files)} files on {len(current)} landing "
-                "dates, all seen before"
-            )
+        plan = plan_landing_runs(scans, seen, calendar, clock())
+        for message in plan.errors:
+            context.log.error(message)
+        for message in plan.waiting + [
+            f"{path}: not in a <YYYY-MM-DD> folder; the bronze run records it as rejected"
+            for path in plan.misplaced
+        ]:
+            context.log.warning(message)
+        requests = [
+            run_request_for(first, last, names, plan.cursor, targets)
+            for (first, last), names in sorted(plan.runs.items())
+        ]
+        if not requests:
+            return SkipReason(_idle_reason(scans, plan))
         return SensorResult(
-            run_requests=[run_request_for(source, asset_key, current, dates)],
-            cursor=json.dumps(current, separators=(",", ":")),
+            run_requests=requests, cursor=json.dumps(plan.cursor, separators=(",", ":"))
         )
 
     return _sensor
+
+
+def _idle_reason(scans: Mapping[str, LandingScan | None], plan: LandingPlan) -> str:
+    problems = plan.errors + plan.waiting + [f"{p}: not in a date folder" for p in plan.misplaced]
+    if problems:
+        return "nothing to run; " + "; ".join(problems)
+    if all(scan is None for scan in scans.values()):
+        return "no landing folder exists yet: " + ", ".join(sorted(scans))
+    files = sum(len(scan.files) for scan in scans.values() if scan is not None)
+    return f"no new files: {files} files landed, all seen before"
+
+
+def _target(targets: Mapping[str, LandingTarget], source: str) -> LandingTarget:
+    return targets.get(source) or LandingTarget((AssetKey(f"bronze_{source}"),))
+
+
+def _is_date(name: str) -> bool:
+    if not _DATE_DIR.match(name):
+        return False
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _as_uri(location: str) -> str:

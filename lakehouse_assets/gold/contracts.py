@@ -5,12 +5,25 @@ from pandera.pyspark import DataFrameModel, Field
 
 from lakehouse_assets.silver.contracts import FIRST_DATE, LAST_DATE, MONEY, RATE
 
-DATE_KEYS = {"min_value": 19920101, "max_value": 19981231}
+
+def _date_key(day) -> int:  # type: ignore[no-untyped-def]
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+DATE_KEYS = {"min_value": _date_key(FIRST_DATE), "max_value": _date_key(LAST_DATE)}
 ORDER_DATES = {"min_value": FIRST_DATE, "max_value": LAST_DATE}
+YEARS = {"min_value": FIRST_DATE.year, "max_value": LAST_DATE.year}
+FISCAL_YEARS = {"min_value": FIRST_DATE.year, "max_value": LAST_DATE.year + 1}
 
 
 _KEY = {"nullable": False}
-_OPTIONAL_DATE_KEY = {"nullable": True, "in_range": {"min_value": 19920101, "max_value": 19991231}}
+_OPTIONAL_DATE_KEY = {
+    "nullable": True,
+    "in_range": {
+        "min_value": _date_key(FIRST_DATE),
+        "max_value": (LAST_DATE.year + 1) * 10_000 + 1231,
+    },
+}
 
 
 class _SalesMeasures(DataFrameModel):
@@ -69,7 +82,7 @@ class AggDailySales(_SalesMeasures):
 class DimDate(DataFrameModel):
     date_key: T.IntegerType() = Field(in_range=DATE_KEYS)
     date: T.DateType() = Field(in_range=ORDER_DATES)
-    year: T.IntegerType() = Field(in_range={"min_value": 1992, "max_value": 1998})
+    year: T.IntegerType() = Field(in_range=YEARS)
     quarter: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 4})
     month: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 12})
     month_name: T.StringType() = Field()
@@ -79,7 +92,7 @@ class DimDate(DataFrameModel):
     day_of_week: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 7})
     day_name: T.StringType() = Field()
     is_weekend: T.BooleanType() = Field()
-    fiscal_year: T.IntegerType() = Field(in_range={"min_value": 1992, "max_value": 1999})
+    fiscal_year: T.IntegerType() = Field(in_range=FISCAL_YEARS)
     fiscal_quarter: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 4})
     fiscal_month: T.IntegerType() = Field(in_range={"min_value": 1, "max_value": 12})
     is_holiday: T.BooleanType() = Field()

@@ -33,7 +33,7 @@ from lakehouse_assets.gold.contracts import (
     DimProduct,
     DimSupplier,
 )
-from lakehouse_assets.gold.dim_date import DIM_DATE_FIRST, DIM_DATE_LAST, build_dim_date
+from lakehouse_assets.gold.dim_date import build_dim_date
 from lakehouse_assets.gold.dimensions import (
     build_dim_customer,
     build_dim_geography,
@@ -41,7 +41,7 @@ from lakehouse_assets.gold.dimensions import (
     build_dim_supplier,
 )
 from lakehouse_assets.gold.publish import publish_gold_table
-from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.partitions import BUSINESS_DATES, DateWindow
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
 from lakehouse_assets.silver.customers import read_customer_history
 from lakehouse_assets.storage import DeltaTableStore, TableSpec
@@ -103,7 +103,10 @@ class DimDateConfig(Config):
 @spark_asset(
     name="dim_date",
     layer="gold",
-    description="Date dimension 1992-1998: calendar and fiscal attributes, holidays.",
+    description=(
+        "Date dimension: calendar and fiscal attributes and holidays, in whole years from "
+        "1992 (or the partition start) to the year after the newest partition."
+    ),
     check_specs=[
         AssetCheckSpec(
             "dim_date_key_unique", asset="dim_date", blocking=True, description="One row per key."
@@ -122,7 +125,9 @@ def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> Materiali
     calendar = CalendarConfig(
         config.fiscal_year_start_month, config.holiday_country, config.holiday_subdivision
     )
-    days = len(DateWindow(DIM_DATE_FIRST, DIM_DATE_LAST))
+    # The dates contracts allow (partitions.business_date_range): no fact falls outside.
+    first, last = BUSINESS_DATES
+    days = len(DateWindow(first, last))
 
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         rows = written.count()
@@ -137,7 +142,7 @@ def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> Materiali
         ]
 
     return publish_gold_table(
-        context, step, tables.DIM_DATE, build_dim_date(step.session, calendar), checks
+        context, step, tables.DIM_DATE, build_dim_date(step.session, calendar, first, last), checks
     )
 
 
@@ -255,3 +260,5 @@ def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
 
 
 dimension_assets = [dim_date, dim_geography, dim_product, dim_supplier, dim_customer]
+# Rebuilt whole from snapshots (or generated): every partition holds the same current table.
+whole_table_dimensions = [dim_date, dim_geography, dim_product, dim_supplier]

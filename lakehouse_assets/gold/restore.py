@@ -18,6 +18,7 @@ from dagster import (
     run_failure_sensor,
 )
 
+from lakehouse_assets.asset_factory import TABLE_WRITERS_POOL
 from lakehouse_assets.catalog import ALL_TABLES
 from lakehouse_assets.gold.versions import RestoreError, last_good_version, restore_table_version
 from lakehouse_assets.resources.keys import step_launcher_key
@@ -42,7 +43,10 @@ class RestoreConfig(Config):
     version: int | None = None
 
 
-@op(required_resource_keys={"spark", "storage", step_launcher_key("gold")})
+@op(
+    required_resource_keys={"spark", "storage", step_launcher_key("gold")},
+    pool=TABLE_WRITERS_POOL,
+)
 def restore_table_op(context: OpExecutionContext, config: RestoreConfig) -> dict:
     """Restore one table with Delta RESTORE and report what changed."""
     spec = table_by_name(config.table)

@@ -39,8 +39,9 @@ DIM_DATE = TableSpec(
     layer="gold",
     name="dim_date",
     comment=(
-        "Date dimension: one row per calendar day 1992-01-01..1998-12-31 (every TPC-H order, "
-        "ship and receipt date), keyed by date_key = YYYYMMDD, with fiscal periods and holidays."
+        "Date dimension: one row per calendar day of the business date range (1992 to the "
+        "year after the newest partition; every order, ship and receipt date), keyed by "
+        "date_key = YYYYMMDD, with fiscal periods and holidays."
     ),
 )
 

@@ -88,6 +88,8 @@ class PipelineRunsConfig(Config):
     description=PIPELINE_RUNS.comment,
     partitioned=False,
     on_cluster=False,
+    # Writes only monitoring.pipeline_runs, which nothing else writes: its own pool.
+    pool="monitoring_pipeline_runs",
 )
 def pipeline_runs(context: AssetExecutionContext, config: PipelineRunsConfig) -> MaterializeResult:
     step = spark_step(context)

@@ -1,4 +1,4 @@
-"""Freshness SLA checks: one ``freshness_sla`` check per bronze, silver and gold table.
+"""Freshness SLA checks: one ``freshness_sla`` check per table, bronze through vector index.
 
 The checks read *when* things happened from the Dagster instance (last materialization of the
 table and of its upstream tables) and from the landing zone (when files landed), judge each
@@ -44,7 +44,7 @@ from lakehouse_assets.settings import LakehouseSettings
 FRESHNESS_CHECK_NAME = "freshness_sla"
 FRESHNESS_CHECKS_OP = "freshness_sla_checks"
 FRESHNESS_JOB_NAME = "freshness_checks_job"
-SLA_LAYERS = ("bronze", "silver", "gold")
+SLA_LAYERS = ("bronze", "silver", "gold", "features", "vector_index")
 
 
 class FreshnessCheckConfig(Config):
@@ -127,6 +127,12 @@ def build_freshness_checks(
         ],
         name=FRESHNESS_CHECKS_OP,
         required_resource_keys={"spark", "storage"},
+        # Writes only monitoring.sla_metrics: its own pool, so it never waits for a long run.
+        pool="monitoring_sla_metrics",
+        # Subsettable: Dagster includes a table's checks in every run that materializes it
+        # (automation cannot leave one out), so such a run evaluates just that table's SLA,
+        # after it materialized. The freshness sensor's runs evaluate every table.
+        can_subset=True,
         description="Evaluates every table's freshness SLA and records it in sla_metrics.",
     )
     def freshness_sla_checks(
@@ -134,7 +140,10 @@ def build_freshness_checks(
     ) -> Iterable[AssetCheckResult]:
         now = parse_evaluated_at(config.evaluated_at)
         evaluations: list[tuple[AssetKey, SlaPolicy, SlaEvaluation]] = []
+        selected = {check.asset_key for check in context.selected_asset_check_keys}
         for key, layer in targets.items():
+            if key not in selected:
+                continue
             last = last_materialized(context.instance, key)
             policy = policies[layer]
             evaluation = evaluate_sla(
@@ -201,14 +210,14 @@ def record_sla_metrics(
 def freshness_sensor(settings: LakehouseSettings) -> SensorDefinition:
     """Launches the freshness checks every ``freshness_interval_seconds``, clock pinned."""
     operations = settings.operations
-    alerting = operations.slack_enabled or operations.pagerduty_enabled
+    running = operations.slack_enabled or operations.pagerduty_enabled or operations.live
 
     @sensor(
         name="freshness_sla_sensor",
         job_name=FRESHNESS_JOB_NAME,
         minimum_interval_seconds=operations.freshness_interval_seconds,
-        default_status=DefaultSensorStatus.RUNNING if alerting else DefaultSensorStatus.STOPPED,
-        description="Evaluates the freshness SLAs of bronze, silver and gold tables.",
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description="Evaluates the freshness SLA of every table, bronze through vector index.",
     )
     def freshness_sla_sensor(context: SensorEvaluationContext) -> RunRequest:
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)

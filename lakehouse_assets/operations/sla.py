@@ -2,10 +2,10 @@
 
 Two kinds of promise:
 
-* **lag** (bronze, silver): new upstream data - a landed file, an upstream materialization -
-  is reflected within ``max_lag``. The lag is measured from the oldest upstream change the table
-  has not caught up with yet; a table with nothing pending is fresh however old it is (a quiet
-  source is not an SLA miss).
+* **lag** (bronze, silver, features, vector index): new upstream data - a landed file, an
+  upstream materialization - is reflected within ``max_lag``. The lag is measured from the
+  oldest upstream change the table has not caught up with yet; a table with nothing pending
+  is fresh however old it is (a quiet source is not an SLA miss).
 * **deadline** (gold): refreshed every day by ``HH:MM`` UTC. At any instant the table must
   have been updated after the start of the window ending at the most recent deadline
   (``deadline - lower_bound``): by default gold must be refreshed between 00:00 and 07:00 UTC
@@ -47,11 +47,17 @@ class SlaPolicy:
             return f"upstream changes reflected within {_minutes(self.max_lag)} min"
         return f"refreshed daily by {self.deadline:%H:%M} UTC"
 
-    def freshness_policy(self) -> FreshnessPolicy:
-        """The same promise as a Dagster ``FreshnessPolicy`` (shown on the asset in the UI)."""
+    def freshness_policy(self) -> FreshnessPolicy | None:
+        """The same promise as a native Dagster ``FreshnessPolicy``, where one can say it.
+
+        A deadline is a cron policy, judged by the same rule as :func:`evaluate_sla`. A lag
+        promise has no native form: Dagster's ``time_window`` policy fails an asset that has
+        not materialized for the window, i.e. it calls a quiet source late. Lag layers
+        therefore show their freshness through the ``freshness_sla`` check alone, so the UI
+        never shows two verdicts that disagree.
+        """
         if self.kind == "lag":
-            assert self.max_lag is not None
-            return FreshnessPolicy.time_window(fail_window=self.max_lag)
+            return None
         assert self.deadline is not None
         cron = f"{self.deadline.minute} {self.deadline.hour} * * *"
         return FreshnessPolicy.cron(deadline_cron=cron, lower_bound_delta=self.lower_bound)
@@ -71,7 +77,7 @@ class SlaEvaluation:
 
 
 def layer_policies(settings: OperationsSettings) -> dict[str, SlaPolicy]:
-    """The configured SLA of each layer that has one (bronze, silver, gold)."""
+    """The configured SLA of every table layer (bronze through vector index)."""
     hour, minute = (int(part) for part in settings.gold_deadline.split(":"))
     warn, error = AssetCheckSeverity.WARN, AssetCheckSeverity.ERROR
     return {
@@ -90,6 +96,15 @@ def layer_policies(settings: OperationsSettings) -> dict[str, SlaPolicy]:
             error,
             deadline=dt.time(hour, minute),
             lower_bound=max(dt.timedelta(hours=hour, minutes=minute), dt.timedelta(hours=1)),
+        ),
+        "features": SlaPolicy(
+            "features", "lag", warn, max_lag=dt.timedelta(minutes=settings.features_sla_minutes)
+        ),
+        "vector_index": SlaPolicy(
+            "vector_index",
+            "lag",
+            warn,
+            max_lag=dt.timedelta(minutes=settings.vector_index_sla_minutes),
         ),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import random
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,14 +18,21 @@ from lakehouse_assets.sample_data.customer_events import customer_change_events
 
 # source -> SQL selecting its rows plus a ``landing_date`` (YYYY-MM-DD) column.
 _DAILY_SOURCES_SQL = {
+    # Every date moves by ``shift`` days (0: the original TPC-H calendar), so shifted history
+    # keeps TPC-H's own relations between order, ship, commit and receipt dates.
     "orders": """
-        SELECT *, strftime(o_orderdate, '%Y-%m-%d') AS landing_date
+        SELECT * REPLACE (o_orderdate + {shift} AS o_orderdate),
+               strftime(o_orderdate + {shift}, '%Y-%m-%d') AS landing_date
         FROM read_parquet('{tpch}/orders.parquet', hive_partitioning = false)
         WHERE o_orderdate BETWEEN DATE '{first}' AND DATE '{last}'
         ORDER BY o_orderkey
     """,
     "lineitem": """
-        SELECT l.*, strftime(o.o_orderdate, '%Y-%m-%d') AS landing_date
+        SELECT l.* REPLACE (
+                   l.l_shipdate + {shift} AS l_shipdate,
+                   l.l_commitdate + {shift} AS l_commitdate,
+                   l.l_receiptdate + {shift} AS l_receiptdate),
+               strftime(o.o_orderdate + {shift}, '%Y-%m-%d') AS landing_date
         FROM read_parquet('{tpch}/lineitem.parquet', hive_partitioning = false) l
         JOIN read_parquet('{tpch}/orders.parquet', hive_partitioning = false) o
           ON l.l_orderkey = o.o_orderkey
@@ -47,6 +55,7 @@ class LandingReport:
     files: dict[str, int] = field(default_factory=dict)
     records: dict[str, int] = field(default_factory=dict)
     skipped_existing: int = 0
+    malformed: int = 0
 
     def lines(self) -> Iterator[str]:
         for source in sorted(self.files):
@@ -60,27 +69,70 @@ def daily_file(landing_root: Path, source: str, day: dt.date | str) -> Path:
 
 
 def land_tpch(
-    tpch_dir: Path, landing_root: Path, first: dt.date, last: dt.date, seed: int = 42
+    tpch_dir: Path,
+    landing_root: Path,
+    first: dt.date,
+    last: dt.date,
+    seed: int = 42,
+    *,
+    shift_days: int = 0,
+    history_start: dt.date | None = None,
+    malformed_rate: float = 0.0,
 ) -> LandingReport:
-    """Land orders, line items and customer events for ``first..last`` plus the snapshots.
+    """Land orders, line items and customer events for TPC-H dates ``first..last``.
+
+    Every date is moved by ``shift_days`` (files land under the shifted date). The snapshots
+    (part, supplier, nation, region) and the customers' initial inserts belong to the first
+    day of the history (``history_start``, default ``first``): a live feed landing one later
+    day passes the history's start so its change events continue the same stream.
+    ``malformed_rate`` appends that fraction of unparseable lines to each daily file (at
+    least one when positive): a source that sometimes sends garbage.
 
     Existing files are left alone (a landing zone is append-only), which makes this idempotent.
     """
     if last < first:
         raise ValueError(f"--end {last} is before --start {first}")
+    if not 0.0 <= malformed_rate < 1.0:
+        raise ValueError(f"malformed_rate {malformed_rate} must be in [0, 1)")
+    history_start = history_start or first
     report = LandingReport(landing_root)
-    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    source_days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    days = [d + dt.timedelta(days=shift_days) for d in source_days]
     con = duckdb.connect()
+    corrupt = MalformedLines(malformed_rate, seed)
     try:
         for source, sql in _DAILY_SOURCES_SQL.items():
-            query = sql.format(tpch=tpch_dir, first=first, last=last)
-            _land_daily(con, report, source, query, days)
-        _land_customer_events(con, report, tpch_dir, days, seed)
-        for source, fmt in _SNAPSHOT_SOURCES.items():
-            _land_snapshot(con, report, tpch_dir, source, fmt, first)
+            query = sql.format(tpch=tpch_dir, first=first, last=last, shift=shift_days)
+            _land_daily(con, report, source, query, days, corrupt)
+        _land_customer_events(
+            con, report, tpch_dir, (history_start, last), source_days[0], seed, shift_days, corrupt
+        )
+        if first == history_start:
+            for source, fmt in _SNAPSHOT_SOURCES.items():
+                _land_snapshot(con, report, tpch_dir, source, fmt, days[0])
     finally:
         con.close()
     return report
+
+
+@dataclass(frozen=True)
+class MalformedLines:
+    """Unparseable lines appended to daily files at ``rate`` (seeded, so re-runs agree)."""
+
+    rate: float
+    seed: int
+
+    def append_to(self, path: Path, source: str, day: dt.date, records: int) -> int:
+        """Append the malformed lines for ``records`` good ones; return how many."""
+        if self.rate <= 0 or records == 0:
+            return 0
+        count = max(1, round(records * self.rate))
+        rng = random.Random(f"{self.seed}:{source}:{day.isoformat()}")
+        with path.open("a", encoding="utf-8") as out:
+            for n in range(count):
+                # Cut JSON: a writer that died mid-record. Never valid, never a real key.
+                out.write(f'{{"malformed": {n}, "noise": {rng.randint(0, 10**9)}, "cut": \n')
+        return count
 
 
 def _land_daily(
@@ -89,6 +141,7 @@ def _land_daily(
     source: str,
     query: str,
     days: list[dt.date],
+    corrupt: MalformedLines,
 ) -> None:
     root = report.landing_root
     staging = root / "_staging" / f"{source}-{uuid.uuid4().hex}"
@@ -107,9 +160,12 @@ def _land_daily(
             report.skipped_existing += 1
             continue
         staged = list((staging / f"landing_date={day.isoformat()}").glob("*.json"))
+        records = counts.get(day.isoformat(), 0)
+        if staged:
+            report.malformed += corrupt.append_to(staged[0], source, day, records)
         _publish(target, staged[0] if staged else None)
         report.files[source] += 1
-        report.records[source] += counts.get(day.isoformat(), 0)
+        report.records[source] += records
     shutil.rmtree(staging, ignore_errors=True)
     _remove_if_empty(root / "_staging")
 
@@ -118,9 +174,16 @@ def _land_customer_events(
     con: duckdb.DuckDBPyConnection,
     report: LandingReport,
     tpch_dir: Path,
-    days: list[dt.date],
+    history: tuple[dt.date, dt.date],
+    first: dt.date,
     seed: int,
+    shift_days: int,
+    corrupt: MalformedLines,
 ) -> None:
+    """The change events of ``first..history[1]``, drawn over the whole history so that a
+    day landed alone (the live feed) gets the same events as when landed with its past."""
+    start, last = history
+    days = [start + dt.timedelta(days=n) for n in range((last - start).days + 1)]
     customers = con.execute(
         f"""SELECT c_custkey, c_name, c_address, c_nationkey, c_phone,
                    CAST(round(c_acctbal * 100) AS BIGINT) AS c_acctbal_cents,
@@ -128,14 +191,19 @@ def _land_customer_events(
             FROM read_parquet('{tpch_dir}/customer.parquet', hive_partitioning = false)"""
     ).df()
     con.register("customer_change_events", customer_change_events(customers, days, seed))
-    query = """
-        SELECT op, sequence_num, strftime(event_ts, '%Y-%m-%dT%H:%M:%S') AS event_ts,
+    query = f"""
+        SELECT op, sequence_num,
+               strftime(event_ts + INTERVAL ({shift_days}) DAY, '%Y-%m-%dT%H:%M:%S') AS event_ts,
                c_custkey, c_name, c_address, c_nationkey, c_phone,
                CAST(c_acctbal_cents / 100 AS DECIMAL(15, 2)) AS c_acctbal,
-               c_mktsegment, c_comment, landing_date
-        FROM customer_change_events ORDER BY sequence_num
+               c_mktsegment, c_comment,
+               strftime(CAST(landing_date AS DATE) + {shift_days}, '%Y-%m-%d') AS landing_date
+        FROM customer_change_events
+        WHERE CAST(landing_date AS DATE) >= DATE '{first.isoformat()}'
+        ORDER BY sequence_num
     """
-    _land_daily(con, report, CUSTOMER_EVENTS_SOURCE, query, days)
+    landed = [d + dt.timedelta(days=shift_days) for d in days if d >= first]
+    _land_daily(con, report, CUSTOMER_EVENTS_SOURCE, query, landed, corrupt)
 
 
 def _land_snapshot(

@@ -1,0 +1,193 @@
+"""The live loop under the real Dagster daemon: files land, every layer follows by itself.
+
+One daemon session (bounded, stops by itself): a day of history, then the feed lands two new
+days - the first with a burst of malformed records - and a late correction for the old day.
+Everything is asserted through the Dagster instance and the tables; no sensor or asset is
+called directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import combinations
+
+import pytest
+from deltalake import DeltaTable
+
+from lakehouse_assets.sample_data.live_feed import FeedOptions
+
+from .alert_servers import SlackWebApiServer
+from .live_harness import LiveLakehouse, materializations, runs, unfinished, wait_for
+
+SLACK_TOKEN = "xoxb-live-test"
+CHANNEL = "#lakehouse-live"
+DAILY_ASSETS = (
+    "bronze_orders",
+    "bronze_lineitem",
+    "bronze_customer_events",
+    "silver_orders",
+    "silver_line_items",
+    "silver_customers",
+    "dim_customer",
+    "fact_orders",
+    "fact_sales",
+    "agg_daily_sales",
+    "customer_features",
+)
+GOLD_TIMEOUT = 1200
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    root = tmp_path_factory.mktemp("live")
+    today = dt.datetime.now(dt.UTC).date()
+    with SlackWebApiServer(SLACK_TOKEN, channels=(CHANNEL,)) as slack:
+        lake = LiveLakehouse(
+            root,
+            {
+                "SLACK_BOT_TOKEN": SLACK_TOKEN,
+                "LAKEHOUSE_SLACK_CHANNEL": CHANNEL,
+                "LAKEHOUSE_SLACK_BASE_URL": slack.api_url,
+                "LAKEHOUSE_FRESHNESS_INTERVAL_SECONDS": "240",
+            },
+        )
+        day0 = today - dt.timedelta(days=3)
+        lake.land_history(days=1, ends_on=day0)
+        days = [day0 + dt.timedelta(days=n) for n in range(3)]
+        with lake.daemon():
+            instance = lake.instance()
+            _wait_for_gold(instance, days[0])
+            # Day 1: a burst of malformed records. Day 2 comes with a late correction of day 0
+            # and a re-delivery of day 1's orders file under its own name.
+            burst = lake.feed(
+                FeedOptions(
+                    seconds_per_day=0, days=1, late_every=0, redeliver_every=0, malformed_rate=0.05
+                )
+            )
+            fed_at = max(f.landed_at for f in burst)
+            _wait_for_gold(instance, days[1])
+            late = lake.feed(
+                FeedOptions(
+                    seconds_per_day=0,
+                    days=1,
+                    late_every=1,
+                    late_lag_days=30,
+                    redeliver_every=1,
+                    malformed_rate=0.0,
+                )
+            )
+            _wait_for_gold(instance, days[2])
+            corrected_at = max(f.landed_at for f in late)
+            wait_for(
+                "the late correction of day 0 to reach gold",
+                lambda: any(
+                    p == days[0].isoformat() and t > corrected_at.timestamp()
+                    for p, t in materializations(instance, "fact_orders")
+                ),
+                timeout=GOLD_TIMEOUT,
+            )
+            wait_for("the queue to drain", lambda: not unfinished(instance), timeout=600)
+            # A freshness evaluation that started after everything settled.
+            settled = max(r.end or 0 for r in runs(instance))
+            wait_for(
+                "a freshness run after the loop settled",
+                lambda: [
+                    r
+                    for r in runs(instance)
+                    if r.job == "freshness_checks_job"
+                    and (r.start or 0) > settled
+                    and r.status == "SUCCESS"
+                ],
+                timeout=300,
+            )
+            yield {
+                "lake": lake,
+                "instance": instance,
+                "days": [d.isoformat() for d in days],
+                "burst": burst,
+                "late": late,
+                "fed_at": fed_at,
+                "slack": list(slack.top_level()),
+                "slack_all": list(slack.messages),
+            }
+
+
+def _wait_for_gold(instance, day: dt.date) -> None:
+    wait_for(
+        f"fact_orders and customer_features for {day}",
+        lambda: all(
+            day.isoformat() in {p for p, _ in materializations(instance, asset)}
+            for asset in ("fact_orders", "customer_features")
+        ),
+        timeout=GOLD_TIMEOUT,
+    )
+
+
+def test_every_layer_reached_the_landed_partitions_and_no_other(live):
+    instance, days = live["instance"], set(live["days"])
+    for asset in DAILY_ASSETS:
+        partitions = {p for p, _ in materializations(instance, asset)}
+        assert partitions == days, f"{asset}: {sorted(partitions)}"
+    for run in runs(instance):
+        if run.first is not None:
+            assert run.first >= min(days), run
+    # The vector index follows gold's dimensions (whole tables): it is built and current.
+    assert materializations(instance, "document_index")
+
+
+def test_the_late_date_re_ran_alone(live):
+    instance, days = live["instance"], live["days"]
+    corrected_at = max(f.landed_at for f in live["late"]).timestamp()
+    bronze_after = [
+        r
+        for r in runs(instance)
+        if r.trigger == "landing_sensor" and (r.start or 0) >= corrected_at - 30
+    ]
+    day0_runs = [r for r in bronze_after if (r.first, r.last) == (days[0], days[0])]
+    assert day0_runs, bronze_after
+    # Nothing between day 0 and day 2 was re-run for the late file.
+    assert all((r.first, r.last) != (days[0], days[2]) for r in bronze_after)
+    silver = [p for p, _ in materializations(instance, "silver_orders") if p == days[0]]
+    assert len(silver) >= 2
+
+
+def test_no_two_runs_writing_tables_overlapped(live):
+    writers = [r for r in runs(live["instance"]) if "lakehouse_tables" in r.pools]
+    assert len(writers) >= 6
+    for a, b in combinations(writers, 2):
+        assert a.end is not None and b.end is not None, (a, b)
+        assert a.end <= b.start or b.end <= a.start, f"overlap: {a} / {b}"
+
+
+def test_redelivered_and_malformed_records_are_counted_once(live):
+    lake, days = live["lake"], live["days"]
+    bronze = DeltaTable(str(lake.root / "lh" / "bronze" / "orders")).to_pyarrow_table()
+    dead = DeltaTable(str(lake.root / "lh" / "bronze" / "dead_letter")).to_pyarrow_table()
+    landed = lake.landing / "orders" / days[1] / f"orders_{days[1]}.jsonl"
+    lines = landed.read_text().splitlines()
+    malformed = [line for line in lines if line.startswith('{"malformed"')]
+    assert malformed
+    day1_rows = [d for d in bronze.column("_source_file").to_pylist() if landed.name in d]
+    assert len(day1_rows) == len(lines) - len(malformed)  # the re-delivery added nothing
+    dead_files = [f for f in dead.column("source_file").to_pylist() if landed.name in f]
+    assert len(dead_files) == len(malformed)
+
+
+def test_the_dead_letter_warning_reached_slack_once(live):
+    top = [m for m in live["slack"] if "no_new_dead_letters" in m.text]
+    orders = [m for m in top if "bronze_orders" in m.text]
+    assert len(orders) == 1, [m.text for m in top]
+
+
+def test_freshness_is_healthy_afterwards(live):
+    instance = live["instance"]
+    from dagster import AssetCheckKey, AssetKey
+
+    from lakehouse_assets.operations.freshness_checks import FRESHNESS_CHECK_NAME
+
+    for asset in (*DAILY_ASSETS, "document_index"):
+        key = AssetCheckKey(AssetKey(asset), FRESHNESS_CHECK_NAME)
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+        assert record is not None, asset
+        evaluation = record.event.dagster_event.event_specific_data
+        assert evaluation.passed, (asset, evaluation.metadata)
