@@ -67,6 +67,20 @@ def landing_targets(assets: list) -> dict[str, LandingTarget]:
     return targets
 
 
+def generated_target(assets: list) -> LandingTarget:
+    """The table assets built from no source (the date dimension), with their own checks."""
+    keys = {
+        key
+        for a in assets
+        for key in a.keys
+        if not a.asset_deps[key] and a.group_names_by_key[key] in ("silver", "gold")
+    }
+    checks = [c for a in assets for c in a.check_keys if c.asset_key in keys]
+    return LandingTarget(
+        tuple(sorted(keys)), tuple(c for c in checks if c.name != FRESHNESS_CHECK_NAME)
+    )
+
+
 def build_sensors(settings: LakehouseSettings, assets: list) -> list:
     """The landing sensor, declarative automation, gold auto-restore, freshness SLAs and
     alert routing. ``LAKEHOUSE_LIVE=true`` starts the live loop's sensors RUNNING."""
@@ -83,6 +97,7 @@ def build_sensors(settings: LakehouseSettings, assets: list) -> list:
             interval_seconds=settings.sensor_interval_seconds,
             calendar=PARTITION_CALENDAR,
             targets=landing_targets(assets),
+            generated=generated_target(assets),
             default_status=live,
         ),
         # Dagster's own automation daemon evaluates the assets' automation conditions; this

@@ -8,13 +8,14 @@ import json
 from dagster import (
     AssetCheckKey,
     AssetKey,
+    AssetMaterialization,
     DagsterInstance,
     RunRequest,
     SkipReason,
     build_sensor_context,
 )
 
-from lakehouse_assets.bronze.sensors import contiguous_ranges, landing_sensor
+from lakehouse_assets.bronze.sensors import LandingTarget, contiguous_ranges, landing_sensor
 from lakehouse_assets.bronze.sources import ALL_SOURCES
 from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.partitions import PartitionCalendar
@@ -26,14 +27,15 @@ NOW = dt.datetime(1992, 3, 1, 12, tzinfo=dt.UTC)
 CALENDAR = PartitionCalendar(start=dt.date(1992, 1, 1))
 
 
-def _sensor(landing, calendar=CALENDAR):
+def _sensor(landing, now=NOW, targets=None):
     return landing_sensor(
         ALL_SOURCES,
         landing_root=str(landing),
         job_name="ingest_bronze_job",
         interval_seconds=30,
-        calendar=calendar,
-        clock=lambda: NOW,
+        calendar=CALENDAR,
+        targets=targets,
+        clock=lambda: now,
     )
 
 
@@ -80,23 +82,18 @@ def test_a_late_file_and_todays_file_run_two_partitions_not_the_days_between(tmp
 def test_sources_with_the_same_dates_share_a_run_and_its_checks(tmp_path):
     land(tmp_path, "orders", "1992-01-02", "o.jsonl", jsonl(order(1)))
     land(tmp_path, "lineitem", "1992-01-02", "l.jsonl", "")
-    sensor = landing_sensor(
-        ALL_SOURCES,
-        landing_root=str(tmp_path),
-        job_name="ingest_bronze_job",
-        interval_seconds=30,
-        calendar=CALENDAR,
-        checks={"orders": [AssetCheckKey(AssetKey("bronze_orders"), "landed_files_ingested")]},
-        clock=lambda: NOW,
-    )
-    [request] = _tick(sensor).run_requests
+    check = AssetCheckKey(AssetKey("bronze_orders"), "landed_files_ingested")
+    targets = {
+        "orders": LandingTarget((AssetKey("bronze_orders"), AssetKey("silver_orders")), (check,))
+    }
+    [request] = _tick(_sensor(tmp_path, targets=targets)).run_requests
+    # orders starts what is built from it; lineitem (no target given) its bronze asset.
     assert [k.to_user_string() for k in request.asset_selection] == [
         "bronze_lineitem",
         "bronze_orders",
+        "silver_orders",
     ]
-    assert request.asset_check_keys == [
-        AssetCheckKey(AssetKey("bronze_orders"), "landed_files_ingested")
-    ]
+    assert request.asset_check_keys == [check]
 
 
 def test_compressed_and_unreadable_files_also_reach_a_run(tmp_path):
@@ -126,14 +123,7 @@ def test_a_date_after_the_newest_partition_waits_and_runs_when_its_day_opens(tmp
     assert "orders/1992-03-02/ is dated after the newest partition 1992-03-01" in (
         waiting.skip_message
     )
-    tomorrow = landing_sensor(
-        ALL_SOURCES,
-        landing_root=str(tmp_path),
-        job_name="ingest_bronze_job",
-        interval_seconds=30,
-        calendar=CALENDAR,
-        clock=lambda: NOW + dt.timedelta(days=1),
-    )
+    tomorrow = _sensor(tmp_path, now=NOW + dt.timedelta(days=1))
     assert _ranges(_tick(tomorrow)) == [("1992-03-02", "1992-03-02", ("bronze_orders",))]
 
 
@@ -164,5 +154,43 @@ def test_definitions_have_one_landing_sensor_with_the_configured_interval(tmp_pa
     repo = build_definitions(settings).get_repository_def()
     sensor = repo.get_sensor_def("landing_sensor")
     assert sensor.minimum_interval_seconds == 15
-    assert sensor.job_name == "ingest_bronze_job"
+    assert sensor.job_name == "lakehouse_daily_job"
     assert not [s for s in repo.sensor_defs if s.name.endswith("_landing_sensor")]
+
+
+def test_a_sources_landing_run_covers_what_is_built_from_it_and_nothing_else():
+    from lakehouse_assets.definitions import landing_targets
+    from lakehouse_assets.monitoring.assets import monitoring_assets
+    from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, TABLE_ASSETS
+
+    targets = landing_targets([*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets])
+    orders = {k.to_user_string() for k in targets["orders"].assets}
+    assert {"bronze_orders", "silver_orders", "fact_orders", "customer_features"} <= orders
+    assert not orders & {"bronze_lineitem", "dim_product", "documents", "data_dictionary"}
+    part = {k.to_user_string() for k in targets["part"].assets}
+    assert {"dim_product", "documents", "document_index"} <= part
+    names = {c.name for t in targets.values() for c in t.checks}
+    assert "freshness_sla" not in names and "no_new_dead_letters" in names
+
+
+def test_a_generated_table_joins_the_run_until_it_has_been_materialized(tmp_path):
+    land(tmp_path, "orders", "1992-01-02", "o.jsonl", jsonl(order(1)))
+    check = AssetCheckKey(AssetKey("dim_date"), "dim_date_complete")
+    sensor = landing_sensor(
+        ALL_SOURCES,
+        landing_root=str(tmp_path),
+        job_name="lakehouse_daily_job",
+        interval_seconds=30,
+        calendar=CALENDAR,
+        generated=LandingTarget((AssetKey("dim_date"),), (check,)),
+        clock=lambda: NOW,
+    )
+    with DagsterInstance.ephemeral() as instance:
+        [first] = sensor(build_sensor_context(instance=instance)).run_requests
+        assert AssetKey("dim_date") in first.asset_selection
+        assert check in first.asset_check_keys
+        instance.report_runless_asset_event(
+            AssetMaterialization("dim_date", partition="1992-01-02")
+        )
+        [later] = sensor(build_sensor_context(instance=instance)).run_requests
+        assert AssetKey("dim_date") not in later.asset_selection

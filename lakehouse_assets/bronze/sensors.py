@@ -236,11 +236,14 @@ def landing_sensor(
     interval_seconds: int,
     calendar: PartitionCalendar,
     targets: Mapping[str, LandingTarget] | None = None,
+    generated: LandingTarget | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
 ) -> SensorDefinition:
     """The file-arrival sensor of every source under ``landing_root``; ``targets``: what each
-    source's new files start (default: its bronze asset)."""
+    source's new files start (default: its bronze asset); ``generated``: tables built from no
+    source (the date dimension) that the targets read, added to a run while they have never
+    been materialized."""
     targets = targets or {}
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
@@ -265,8 +268,9 @@ def landing_sensor(
             for path in plan.misplaced
         ]:
             context.log.warning(message)
+        missing = _never_materialized(context, generated)
         requests = [
-            run_request_for(first, last, names, plan.cursor, targets)
+            _with_target(run_request_for(first, last, names, plan.cursor, targets), missing)
             for (first, last), names in sorted(plan.runs.items())
         ]
         if not requests:
@@ -286,6 +290,27 @@ def _idle_reason(scans: Mapping[str, LandingScan | None], plan: LandingPlan) -> 
         return "no landing folder exists yet: " + ", ".join(sorted(scans))
     files = sum(len(scan.files) for scan in scans.values() if scan is not None)
     return f"no new files: {files} files landed, all seen before"
+
+
+def _never_materialized(
+    context: SensorEvaluationContext, generated: LandingTarget | None
+) -> LandingTarget | None:
+    if generated is None:
+        return None
+    keys = tuple(
+        k for k in generated.assets if context.instance.get_latest_materialization_event(k) is None
+    )
+    checks = tuple(c for c in generated.checks if c.asset_key in keys)
+    return LandingTarget(keys, checks) if keys else None
+
+
+def _with_target(request: RunRequest, extra: LandingTarget | None) -> RunRequest:
+    if extra is None:
+        return request
+    return request.with_replaced_attrs(
+        asset_selection=[*request.asset_selection, *extra.assets],
+        asset_check_keys=[*request.asset_check_keys, *extra.checks],
+    )
 
 
 def _target(targets: Mapping[str, LandingTarget], source: str) -> LandingTarget:

@@ -43,13 +43,6 @@ def downstream_automation(snapshot_assets: AssetSelection | None = None) -> Auto
     would hold every layer back a tick, one run per layer. Riding along in one run is safe:
     inside a run a failed blocking check stops the steps downstream of it.
     """
-    # A table with no upstream changes (dim_date) would otherwise never start: on the first
-    # evaluation, the newest partition that is missing is requested once.
-    first_evaluation_of_todays_missing_partition = (
-        AutomationCondition.initial_evaluation()
-        & AutomationCondition.in_latest_time_window()
-        & AutomationCondition.missing()
-    ).with_label("first evaluation, newest partition missing")
     missing = AutomationCondition.any_deps_missing()
     if snapshot_assets is not None:
         missing = missing.ignore(snapshot_assets)
@@ -57,11 +50,7 @@ def downstream_automation(snapshot_assets: AssetSelection | None = None) -> Auto
         AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=True)
     ).with_label("an upstream blocking check failed")
     return (
-        (
-            AutomationCondition.newly_missing()
-            | AutomationCondition.any_deps_updated()
-            | first_evaluation_of_todays_missing_partition
-        )
+        (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated())
         .since_last_handled()
         .with_label("newly missing or upstream updated")
         & ~missing
