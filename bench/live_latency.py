@@ -1,6 +1,6 @@
 """Landing-to-gold latency of the live loop, under the real Dagster daemon.
 
-    python bench/live_latency.py [--days 10] [--seconds-per-day 150] [--scale-factor 0.01]
+    python bench/live_latency.py [--days 10] [--seconds-per-day 180] [--scale-factor 0.01]
 
 Lands a day of history, starts ``dagster-daemon run`` on a fresh ``DAGSTER_HOME`` with the
 shipped ``dagster.yaml`` (what ``make live`` runs, minus the UI) and lets the live feed land
@@ -48,7 +48,7 @@ def gold_done_at(instance, day: str, after: float):  # type: ignore[no-untyped-d
             DagsterEventType.ASSET_MATERIALIZATION,
             asset_key=AssetKey("fact_orders"),
             asset_partitions=[day],
-            after_timestamp=after,
+            after_timestamp=float(after),
         ),
         ascending=True,
         limit=1,
@@ -72,7 +72,7 @@ def gold_done_at(instance, day: str, after: float):  # type: ignore[no-untyped-d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=10)
-    parser.add_argument("--seconds-per-day", type=float, default=150.0)
+    parser.add_argument("--seconds-per-day", type=float, default=180.0)
     parser.add_argument("--scale-factor", type=float, default=0.01)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -96,7 +96,7 @@ def main() -> int:
         instance = lake.instance()
         history_day = (today - dt.timedelta(days=args.days + 1)).isoformat()
         wait_for(
-            "the history day in gold", lambda: gold_done_at(instance, history_day, 0), timeout=1800
+            "the history day in gold", lambda: gold_done_at(instance, history_day, 0.0), timeout=1800
         )
         print(f"history built in {time.time() - started:.0f}s; feeding {args.days} days")
         arrivals = {}

@@ -153,7 +153,7 @@ def test_the_late_date_re_ran_alone(live):
 
 def test_no_two_runs_writing_tables_overlapped(live):
     writers = [r for r in runs(live["instance"]) if "lakehouse_tables" in r.pools]
-    assert len(writers) >= 6
+    assert len(writers) >= 4  # history, day 1, the late day 0, day 2
     for a, b in combinations(writers, 2):
         assert a.end is not None and b.end is not None, (a, b)
         assert a.end <= b.start or b.end <= a.start, f"overlap: {a} / {b}"
