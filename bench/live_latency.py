@@ -95,9 +95,8 @@ def main() -> int:
     with lake.daemon():
         instance = lake.instance()
         history_day = (today - dt.timedelta(days=args.days + 1)).isoformat()
-        wait_for(
-            "the history day in gold", lambda: gold_done_at(instance, history_day, 0.0), timeout=1800
-        )
+        history_built = lambda: gold_done_at(instance, history_day, 0.0)  # noqa: E731
+        wait_for("the history day in gold", history_built, timeout=1800)
         print(f"history built in {time.time() - started:.0f}s; feeding {args.days} days")
         arrivals = {}
         for landed in lake.feed_iter(options):
