@@ -48,9 +48,12 @@ class LiveLakehouse:
         self.landing = root / "lh" / "landing"
         self.tpch = root / "tpch"
         self.home = root / "dagster_home"
+        # The partition start comes from the landed history's manifest, as for a user; the
+        # suite's own pin (conftest) is for the in-process oracle tests.
+        inherited = {k: v for k, v in os.environ.items() if k != "LAKEHOUSE_PARTITION_START"}
         self.env = live_environment(
             {
-                **os.environ,
+                **inherited,
                 "LAKEHOUSE_ROOT": str(root / "lh"),
                 "LAKEHOUSE_SENSOR_INTERVAL_SECONDS": "5",
                 "LAKEHOUSE_AUTOMATION_INTERVAL_SECONDS": "5",
