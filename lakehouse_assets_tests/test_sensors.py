@@ -76,6 +76,10 @@ def test_a_late_file_and_todays_file_run_two_partitions_not_the_days_between(tmp
         ("1992-03-01", "1992-03-01", ("bronze_orders",)),
     ]
     assert all(isinstance(r, RunRequest) for r in result.run_requests)
+    # Today's range is queued first; the late one after it, at a lower priority.
+    newest, late = result.run_requests
+    assert newest.tags["dagster/asset_partition_range_end"] == "1992-03-01"
+    assert "dagster/priority" not in newest.tags and late.tags["dagster/priority"] == "-1"
     assert set(json.loads(result.cursor)["orders"]) == {"1992-01-31", "1992-03-01"}
 
 

@@ -269,10 +269,12 @@ def landing_sensor(
         ]:
             context.log.warning(message)
         missing = _never_materialized(context, generated)
-        requests = [
-            _with_target(run_request_for(first, last, names, plan.cursor, targets), missing)
-            for (first, last), names in sorted(plan.runs.items())
-        ]
+        requests = prioritized(
+            [
+                _with_target(run_request_for(first, last, names, plan.cursor, targets), missing)
+                for (first, last), names in sorted(plan.runs.items())
+            ]
+        )
         if not requests:
             return SkipReason(_idle_reason(scans, plan))
         return SensorResult(
@@ -290,6 +292,25 @@ def _idle_reason(scans: Mapping[str, LandingScan | None], plan: LandingPlan) -> 
         return "no landing folder exists yet: " + ", ".join(sorted(scans))
     files = sum(len(scan.files) for scan in scans.values() if scan is not None)
     return f"no new files: {files} files landed, all seen before"
+
+
+def prioritized(requests: list[RunRequest]) -> list[RunRequest]:
+    """The newest range first, late dates after it at a lower queue priority: a late
+    correction for an old date must not hold today's data back in the run queue."""
+    ordered = sorted(
+        requests, key=lambda r: r.tags["dagster/asset_partition_range_end"], reverse=True
+    )
+    return (
+        [
+            ordered[0],
+            *(
+                r.with_replaced_attrs(tags={**r.tags, "dagster/priority": "-1"})
+                for r in ordered[1:]
+            ),
+        ]
+        if ordered
+        else []
+    )
 
 
 def _never_materialized(
