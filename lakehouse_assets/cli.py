@@ -110,12 +110,16 @@ def run_live(args: argparse.Namespace) -> int:
     feed = ["live", "--seconds-per-day", str(args.seconds_per_day)]
     feed += ["--scale-factor", str(args.scale_factor), "--landing-root", str(landing)]
     feed += ["--days", str(args.days)] if args.days else []
-    with dagster_processes(live_environment(os.environ, Path(home)), ui=True):
+    with dagster_processes(live_environment(os.environ, Path(home)), ui=True) as dagster:
         print("Dagster UI: http://127.0.0.1:3000 (lineage: Assets > View lineage)")
         try:
-            return sample_data(feed)
+            sample_data(feed)
+            # The feed stopped (--days, or TPC-H ran out); the runs it started still finish.
+            print("the feed has stopped; the UI and daemon keep running (Ctrl-C stops them)")
+            dagster.wait()
         except KeyboardInterrupt:
-            return 0
+            pass
+    return 0
 
 
 def write_instance(force: bool) -> int:
