@@ -295,22 +295,29 @@ def _idle_reason(scans: Mapping[str, LandingScan | None], plan: LandingPlan) -> 
 
 
 def prioritized(requests: list[RunRequest]) -> list[RunRequest]:
-    """The newest range first, late dates after it at a lower queue priority: a late
-    correction for an old date must not hold today's data back in the run queue."""
-    ordered = sorted(
-        requests, key=lambda r: r.tags["dagster/asset_partition_range_end"], reverse=True
-    )
-    return (
-        [
-            ordered[0],
-            *(
-                r.with_replaced_attrs(tags={**r.tags, "dagster/priority": "-1"})
-                for r in ordered[1:]
-            ),
+    """Late ranges after the rest, at a lower queue priority: a late correction for an old
+    date must not hold today's data back in the run queue.
+
+    A range is late when it ends before the newest range begins. Overlapping ranges keep
+    their calendar order (earliest first), so a first landing's snapshot day (which builds
+    the dimensions) runs before the daily range that reads them.
+    """
+    if not requests:
+        return []
+
+    def bounds(request: RunRequest) -> tuple[str, str]:
+        tags = request.tags
+        return tags["dagster/asset_partition_range_start"], tags[
+            "dagster/asset_partition_range_end"
         ]
-        if ordered
-        else []
-    )
+
+    newest_start = max(bounds(r) for r in requests)[0]
+    current = [r for r in requests if bounds(r)[1] >= newest_start]
+    late = [r for r in requests if bounds(r)[1] < newest_start]
+    return sorted(current, key=bounds) + [
+        r.with_replaced_attrs(tags={**r.tags, "dagster/priority": "-1"})
+        for r in sorted(late, key=bounds, reverse=True)
+    ]
 
 
 def _never_materialized(
