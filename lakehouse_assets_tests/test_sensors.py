@@ -83,14 +83,15 @@ def test_a_late_file_and_todays_file_run_two_partitions_not_the_days_between(tmp
     assert set(json.loads(result.cursor)["orders"]) == {"1992-01-31", "1992-03-01"}
 
 
-def test_a_first_landing_runs_the_snapshot_day_before_the_daily_range_that_reads_it(tmp_path):
+def test_a_first_landing_is_one_run_over_the_snapshot_day_and_the_daily_range(tmp_path):
+    """Overlapping ranges of different sources merge: each would read a table the other
+    builds (dimensions from the snapshot, customer history from the daily events)."""
     land(tmp_path, "nation", "1992-01-01", "nation.csv", "n_nationkey\n1\n")
     for day in ("1992-01-01", "1992-01-02"):
         land(tmp_path, "orders", day, f"orders_{day}.jsonl", jsonl(order(1)))
-    first, second = _tick(_sensor(tmp_path)).run_requests
-    assert [k.to_user_string() for k in first.asset_selection] == ["bronze_nation"]
-    assert second.tags["dagster/asset_partition_range_end"] == "1992-01-02"
-    assert "dagster/priority" not in first.tags and "dagster/priority" not in second.tags
+    assert _ranges(_tick(_sensor(tmp_path))) == [
+        ("1992-01-01", "1992-01-02", ("bronze_nation", "bronze_orders"))
+    ]
 
 
 def test_sources_with_the_same_dates_share_a_run_and_its_checks(tmp_path):

@@ -187,7 +187,27 @@ def plan_landing_runs(
         cursor[source] = previous
         for first_last in contiguous_ranges(runnable):
             runs[first_last].append(source)
-    return LandingPlan(dict(runs), cursor, errors, waiting, misplaced)
+    return LandingPlan(merge_overlapping(runs), cursor, errors, waiting, misplaced)
+
+
+def merge_overlapping(
+    runs: Mapping[tuple[str, str], Sequence[str]],
+) -> dict[tuple[str, str], list[str]]:
+    """Ranges of different sources that overlap become one run over their union.
+
+    Two overlapping runs could each need a table the other builds (a first landing: the
+    snapshot day builds the dimensions the daily range's facts read, and the daily range
+    builds the customer history a dimension reads), and the pool lets only one go at a time.
+    Disjoint ranges - a late file for an old date and today's - stay separate runs.
+    """
+    merged: list[tuple[str, str, set[str]]] = []
+    for (first, last), sources in sorted(runs.items()):
+        if merged and first <= merged[-1][1]:
+            start, end, names = merged[-1]
+            merged[-1] = (start, max(end, last), names | set(sources))
+        else:
+            merged.append((first, last, set(sources)))
+    return {(first, last): sorted(names) for first, last, names in merged}
 
 
 @dataclass(frozen=True)
