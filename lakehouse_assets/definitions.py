@@ -7,7 +7,10 @@ opens no connection, so ``dagster definitions validate`` stays fast.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dagster import (
+    AssetCheckKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
@@ -53,11 +56,7 @@ def landing_targets(assets: list) -> dict[str, LandingTarget]:
         for key in a.keys
         if a.group_names_by_key[key] != "monitoring"
     }
-    checks_of = {
-        key: [c for c in a.check_keys if c.name != FRESHNESS_CHECK_NAME]
-        for a in assets
-        for key in a.keys
-    }
+    checks_of = {key: _own_checks(a, {key}) for a in assets for key in a.keys}
     targets = {}
     for source in ALL_SOURCES:
         selection = AssetSelection.assets(bronze_asset_name(source)).downstream()
@@ -75,10 +74,15 @@ def generated_target(assets: list) -> LandingTarget:
         for key in a.keys
         if not a.asset_deps[key] and a.group_names_by_key[key] in ("silver", "gold")
     }
-    checks = [c for a in assets for c in a.check_keys if c.asset_key in keys]
-    return LandingTarget(
-        tuple(sorted(keys)), tuple(c for c in checks if c.name != FRESHNESS_CHECK_NAME)
-    )
+    checks = [c for a in assets for c in _own_checks(a, keys)]
+    return LandingTarget(tuple(sorted(keys)), tuple(checks))
+
+
+def _own_checks(assets_def: Any, keys: set) -> list[AssetCheckKey]:
+    """The checks an asset reports about ``keys``, not the freshness checks judging it."""
+    return [
+        c for c in assets_def.check_keys if c.asset_key in keys and c.name != FRESHNESS_CHECK_NAME
+    ]
 
 
 def build_sensors(settings: LakehouseSettings, assets: list) -> list:

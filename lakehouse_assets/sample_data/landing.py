@@ -17,7 +17,7 @@ import duckdb
 from lakehouse_assets.sample_data.customer_events import customer_change_events
 
 # source -> SQL selecting its rows plus a ``landing_date`` (YYYY-MM-DD) column.
-_DAILY_SOURCES_SQL = {
+DAILY_SOURCES_SQL = {
     # Every date moves by ``shift`` days (0: the original TPC-H calendar), so shifted history
     # keeps TPC-H's own relations between order, ship, commit and receipt dates.
     "orders": """
@@ -101,7 +101,7 @@ def land_tpch(
     con = duckdb.connect()
     corrupt = MalformedLines(malformed_rate, seed)
     try:
-        for source, sql in _DAILY_SOURCES_SQL.items():
+        for source, sql in DAILY_SOURCES_SQL.items():
             query = sql.format(tpch=tpch_dir, first=first, last=last, shift=shift_days)
             _land_daily(con, report, source, query, days, corrupt)
         _land_customer_events(

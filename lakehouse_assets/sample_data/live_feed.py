@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from lakehouse_assets.partitions import TPCH_LAST_ORDER_DATE, PartitionCalendar
-from lakehouse_assets.sample_data.landing import _DAILY_SOURCES_SQL, daily_file, land_tpch
+from lakehouse_assets.sample_data.landing import DAILY_SOURCES_SQL, daily_file, land_tpch
 from lakehouse_assets.sample_data.manifest import (
     SampleDataManifest,
     read_manifest,
@@ -188,7 +188,7 @@ def _land_correction(
 ) -> LandedFile:
     """The orders of ``day`` again, with a corrected comment: a late correction file."""
     source = manifest.source_date(day)
-    query = _DAILY_SOURCES_SQL["orders"].format(
+    query = DAILY_SOURCES_SQL["orders"].format(
         tpch=tpch_dir, first=source, last=source, shift=manifest.shift_days
     )
     target = daily_file(landing_root, "orders", day).with_name(
