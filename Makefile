@@ -38,8 +38,10 @@ demo: install
 	$(BIN)/lakehouse-sample-data --ends-on yesterday --days 7
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse materialize
 
+# Two workers, one test file each at a time, longest files first (see conftest.py); the ten
+# slowest tests are printed at the end (pyproject's addopts). A single file: .venv/bin/pytest FILE
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check .

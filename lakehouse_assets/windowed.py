@@ -29,13 +29,20 @@ def overwrite_window_and_check(
     """Replace ``window`` of ``target`` with ``rows``, then run ``checks`` on what was written.
 
     Checks read the table back rather than trusting the DataFrame that was written, so they
-    verify the committed state, which is what downstream assets will read.
+    verify the committed state, which is what downstream assets will read. The window's row
+    count is the commit's own: a window overwrite replaces every row of the window with exactly
+    the rows it wrote (Delta refuses a row outside it), so no job re-counts them.
     """
     write = store.overwrite_window(target, rows, window, date_column)
     written = store.read_window(target, window, date_column)
     return MaterializeResult(
         metadata=materialization_metadata(
-            store, target, write=write, window=window, date_column=date_column
+            store,
+            target,
+            write=write,
+            window=window,
+            date_column=date_column,
+            partition_row_count=write.rows_written,
         ),
         check_results=checks(written),
     )

@@ -173,7 +173,8 @@ def _ingested_paths(store: DeltaTableStore, source: LandingSource) -> set[str]:
     """Files of the source in the ledger, i.e. ingested by some run."""
     if not store.exists(INGESTED_FILES):
         return set()
-    return {row.file_path for row in _ledger(store, source).select("file_path").collect()}
+    rows = store.select(INGESTED_FILES, ["file_path"], {"source": source.name})
+    return {path for (path,) in rows}
 
 
 def landed_files_check(

@@ -66,27 +66,47 @@ def _dimension_check_specs(asset: str, contract: type[DataFrameModel]) -> list[A
     ]
 
 
+def _dimension_key_stats(written: DataFrame, surrogate: str, natural: str) -> dict[str, int]:
+    """Rows, distinct and NULL surrogate keys, the same for the natural key of the known
+    members, and the unknown members: one aggregation (one Spark job) over the written table."""
+    known = F.coalesce(~F.col("is_unknown"), F.lit(False))
+    stats = written.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_distinct(F.col(surrogate)).alias("surrogate_distinct"),
+        F.count(F.when(F.col(surrogate).isNull(), 1)).alias("surrogate_nulls"),
+        F.count(F.when(known, 1)).alias("known_rows"),
+        F.count_distinct(F.when(known, F.col(natural))).alias("natural_distinct"),
+        F.count(F.when(known & F.col(natural).isNull(), 1)).alias("natural_nulls"),
+        F.count(F.when(F.col("is_unknown") & (F.col(surrogate) == -1), 1)).alias("unknown"),
+    ).first()
+    return {name: int(stats[name] or 0) for name in stats.asDict()}
+
+
 def _dimension_checks(
     asset: str, written: DataFrame, surrogate: str, natural: str, contract: type[DataFrameModel]
 ) -> list[AssetCheckResult]:
-    known = written.where("NOT is_unknown")
-    surrogate_unique = unique_key_check(f"{asset}_key_unique", written, [surrogate])
-    natural_unique = unique_key_check(f"{asset}_key_unique", known, [natural])
-    unknown = written.where(F.col("is_unknown") & (F.col(surrogate) == -1)).count()
+    stats = _dimension_key_stats(written, surrogate, natural)
+    # A key is unique when every row has one (no NULL) and no two rows share it.
+    surrogate_unique = (
+        stats["surrogate_nulls"] == 0 and stats["rows"] == stats["surrogate_distinct"]
+    )
+    natural_unique = (
+        stats["natural_nulls"] == 0 and stats["known_rows"] == stats["natural_distinct"]
+    )
     return [
         AssetCheckResult(
             check_name=f"{asset}_key_unique",
-            passed=surrogate_unique.passed and natural_unique.passed,
+            passed=surrogate_unique and natural_unique,
             metadata={
-                f"{surrogate}_distinct": surrogate_unique.metadata["distinct_keys"],
-                f"{natural}_distinct": natural_unique.metadata["distinct_keys"],
-                "rows": surrogate_unique.metadata["rows"],
+                f"{surrogate}_distinct": stats["surrogate_distinct"],
+                f"{natural}_distinct": stats["natural_distinct"],
+                "rows": stats["rows"],
             },
         ),
         AssetCheckResult(
             check_name=f"{asset}_has_unknown_member",
-            passed=unknown == 1,
-            metadata={"unknown_members": unknown},
+            passed=stats["unknown"] == 1,
+            metadata={"unknown_members": stats["unknown"]},
         ),
         contract_check(f"{asset}_contract", contract, written),
     ]

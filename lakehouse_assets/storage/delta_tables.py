@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from lakehouse_assets.partitions import DateWindow
 from lakehouse_assets.storage.ddl import create_table_sql
+from lakehouse_assets.storage.delta_log import LocalDeltaReader, is_local_path
 from lakehouse_assets.storage.locators import TableLocator, check_identifier
 
 if TYPE_CHECKING:
@@ -114,6 +115,10 @@ class DeltaTableStore:
         # Tables seen to exist. Every write checks existence; the lakehouse never drops a
         # table, so a positive answer is remembered instead of re-reading the Delta log.
         self._existing: set[str] = set()
+        # Local tables' logs are read with delta-rs (milliseconds, no Spark job); cloud paths
+        # and catalog tables through Spark.
+        local = locator.by_path and is_local_path(locator.identifier("bronze", "probe"))
+        self._log = LocalDeltaReader() if local else None
 
     # -- addressing -------------------------------------------------------------------------
 
@@ -127,7 +132,9 @@ class DeltaTableStore:
         ident = self.identifier(spec)
         if ident in self._existing:
             return True
-        if self.locator.by_path:
+        if self._log is not None:
+            found = self._log.exists(ident)
+        elif self.locator.by_path:
             found = DeltaTable.isDeltaTable(self.spark, ident)
         else:
             found = self.spark.catalog.tableExists(ident)
@@ -153,6 +160,20 @@ class DeltaTableStore:
         df = reader.load(ident) if self.locator.by_path else self.spark.read.table(ident)
         return df.where(where) if where else df
 
+    def select(
+        self, spec: TableSpec, columns: Sequence[str], equals: Mapping[str, object]
+    ) -> list[tuple]:
+        """``columns`` of the rows matching ``equals`` (column = value), collected: for small
+        lookups such as the file ledger. Local tables are read with delta-rs, without a job."""
+        from pyspark.sql import functions as F
+
+        if self._log is not None:
+            return self._log.select(self.identifier(spec), columns, equals)
+        df = self.read(spec)
+        for column, value in equals.items():
+            df = df.where(F.col(column) == F.lit(value))
+        return [tuple(row) for row in df.select(*columns).collect()]
+
     def read_version(self, spec: TableSpec, version: int) -> DataFrame:
         """The table as it was at Delta ``version`` (time travel)."""
         reader = self.spark.read.format("delta").option("versionAsOf", version)
@@ -164,13 +185,13 @@ class DeltaTableStore:
         """The ``userMetadata`` JSON of the newest write that is not an OPTIMIZE ({} if none)."""
         if not self.exists(spec):
             return {}
-        history = self.delta_table(spec).history(_HISTORY_LOOKBACK).collect()
+        history = self._history(spec)
         writes = [h for h in history if h["operation"] != "OPTIMIZE"]
         if not writes:
             return {}
         latest = max(writes, key=lambda h: int(h["version"]))
         try:
-            return dict(json.loads(latest["userMetadata"] or "{}"))
+            return dict(json.loads(latest.get("userMetadata") or "{}"))
         except (TypeError, ValueError):
             return {}
 
@@ -193,10 +214,17 @@ class DeltaTableStore:
         """Current Delta version, or -1 when the table does not exist yet."""
         if not self.exists(spec):
             return -1
+        if self._log is not None:
+            return self._log.version(self.identifier(spec))
         return int(self.delta_table(spec).history(1).select("version").first()[0])
 
     def row_count(self, spec: TableSpec, where: str | None = None) -> int:
-        """Row count; without a filter Delta answers from the log's file statistics."""
+        """Row count. Without a filter it comes from the log's file statistics: read with
+        delta-rs for local tables when they answer exactly, else by Spark."""
+        if where is None and self._log is not None:
+            counted = self._log.row_count(self.identifier(spec))
+            if counted is not None:
+                return counted
         return self.read(spec, where).count()
 
     # -- DDL --------------------------------------------------------------------------------
@@ -476,13 +504,19 @@ class DeltaTableStore:
         else:
             writer.overwrite(F.expr(predicate) if predicate else F.lit(True))
 
+    def _history(self, spec: TableSpec) -> list[Mapping]:
+        """The newest commits (Spark's history fields), from delta-rs where it can read them."""
+        if self._log is not None:
+            return self._log.history(self.identifier(spec), _HISTORY_LOOKBACK)
+        return [h.asDict() for h in self.delta_table(spec).history(_HISTORY_LOOKBACK).collect()]
+
     def _result_since(self, spec: TableSpec, before: int | None = None) -> WriteResult:
         """Describe the write just made; with ``before``, report a skip if none was committed.
 
         Auto-compaction may add an OPTIMIZE commit right after a write, so the write is the
         newest commit that is not an OPTIMIZE (the lakehouse has one writer per table).
         """
-        history = self.delta_table(spec).history(_HISTORY_LOOKBACK).collect()
+        history = self._history(spec)
         latest = max(int(h["version"]) for h in history)
         writes = [
             h
@@ -492,7 +526,8 @@ class DeltaTableStore:
         if not writes:
             return WriteResult(self.identifier(spec), latest, "NONE", 0, {}, skipped=True)
         write = max(writes, key=lambda h: int(h["version"]))
-        metrics = {k: int(v) for k, v in (write["operationMetrics"] or {}).items() if v.isdigit()}
+        recorded = write.get("operationMetrics") or {}
+        metrics = {k: int(v) for k, v in recorded.items() if str(v).isdigit()}
         return WriteResult(
             table=self.identifier(spec),
             version=latest,

@@ -47,7 +47,7 @@ def materialization_metadata(
     metadata: dict[str, Any] = {
         "dagster/table_name": spec.qualified_name,
         "table_location": store.identifier(spec),
-        "dagster/row_count": df.count(),
+        "dagster/row_count": store.row_count(spec),
         "delta_version": write.version if write is not None else store.version(spec),
         "dagster/column_schema": table_schema(df.schema),
     }
