@@ -146,13 +146,14 @@ def test_a_file_landed_again_under_its_name_is_ingested_once(ingested):
     again = materialize_day(settings, dt.date(1992, 1, 2), selection="bronze_orders")
     meta = again.asset_materializations_for_node("bronze_orders")[0].metadata
     assert meta["files_processed"].value == 0
+    # Every landed path is in the ledger: no stream was started for nothing.
+    assert meta["stream_query_id"].value == ""
+    assert checks_by_name(again)["landed_files_ingested"].passed
     assert (store.read(BRONZE).count(), store.read(INGESTED_FILES).count()) == before
     late = land(settings_path(settings), "orders", DAY, "late.jsonl", jsonl(order(12)))
     third = materialize_day(settings, dt.date(1992, 1, 2), selection="bronze_orders")
-    assert (
-        third.asset_materializations_for_node("bronze_orders")[0].metadata["files_processed"].value
-        == 1
-    )
+    third_meta = third.asset_materializations_for_node("bronze_orders")[0].metadata
+    assert third_meta["files_processed"].value == 1 and third_meta["stream_query_id"].value
     assert store.read(BRONZE).where("o_orderkey = 12").first()._source_file == uri(late)
 
 

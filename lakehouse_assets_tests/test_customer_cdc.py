@@ -238,6 +238,18 @@ def test_rerunning_an_older_day_after_a_newer_one_changes_nothing(store):
     assert store.read(tables.CUSTOMER_EVENTS_QUARANTINE).count() == 0
 
 
+def test_a_window_without_events_commits_nothing(store):
+    batches = [[ev("c", 1, 1), ev("c", 2, 2)]]
+    apply_batches(store, batches)
+    versions = (store.version(tables.CUSTOMER_HISTORY), store.version(tables.CUSTOMERS))
+    empty_day = DateWindow.single(DAY1 + dt.timedelta(days=5))
+    outcome = apply_customer_changes(store, bronze_frame(store.spark, batches), empty_day, "empty")
+    assert outcome.input_events == 0
+    assert all(w.skipped for w in outcome.writes.values())
+    assert (store.version(tables.CUSTOMER_HISTORY), store.version(tables.CUSTOMERS)) == versions
+    assert sorted(scd1(store)) == [1, 2]
+
+
 # -- property: any batch split and any arrival order gives the sorted-at-once answer ------------
 
 SEGMENTS = ("BUILDING", "MACHINERY")

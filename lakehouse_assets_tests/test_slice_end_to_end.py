@@ -216,6 +216,23 @@ def test_materialization_metadata_and_checks(day_by_day):
     }
 
 
+def test_a_rerun_rewrites_no_dimension_whose_inputs_are_unchanged(day_by_day):
+    """The re-run day landed no new snapshot: the snapshot dimensions and the date dimension
+    are not rebuilt or rewritten, and their checks still judge the table as it stands."""
+    from lakehouse_assets.gold import tables as gold
+
+    _, store, _, rerun = day_by_day
+    evaluations = {e.check_name: e.passed for e in rerun.get_asset_check_evaluations()}
+    for spec in (gold.DIM_DATE, gold.DIM_GEOGRAPHY, gold.DIM_PRODUCT, gold.DIM_SUPPLIER):
+        meta = rerun.asset_materializations_for_node(spec.name)[0].metadata
+        assert meta["rewritten"].value is False, spec.name
+        # No commit since the write the re-run stood on, which recorded those same inputs.
+        assert meta["delta_version"].value == store.version(spec), spec.name
+        assert store.last_commit_metadata(spec) == meta["built_from"].value, spec.name
+        own = [name for name in evaluations if name.startswith(spec.name)]
+        assert own and all(evaluations[name] for name in own), spec.name
+
+
 def test_other_engines_read_the_tables_at_the_path_contract(day_by_day):
     """delta-rs finds the table at <root>/<layer>/<table>; DuckDB queries it through delta-rs."""
     from deltalake import DeltaTable

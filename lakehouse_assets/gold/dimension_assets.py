@@ -5,8 +5,11 @@ facts (a range run builds them once); each run replaces the whole table with the
 of that run, because a dimension row is not owned by one order date.
 """
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
 
 from dagster import (
     AssetCheckResult,
@@ -23,6 +26,9 @@ from pyspark.sql import functions as F
 from lakehouse_assets.asset_factory import spark_asset, spark_step
 from lakehouse_assets.bronze import sources
 from lakehouse_assets.bronze.tables import bronze_table
+from lakehouse_assets.gold import calendar as calendar_module
+from lakehouse_assets.gold import dim_date as dim_date_module
+from lakehouse_assets.gold import dimensions as dimensions_module
 from lakehouse_assets.gold import tables
 from lakehouse_assets.gold.calendar import CalendarConfig
 from lakehouse_assets.gold.checks import scd2_date_integrity_check
@@ -40,9 +46,10 @@ from lakehouse_assets.gold.dimensions import (
     build_dim_product,
     build_dim_supplier,
 )
-from lakehouse_assets.gold.publish import publish_gold_table
+from lakehouse_assets.gold.publish import build_inputs, code_fingerprint, publish_gold_table
 from lakehouse_assets.partitions import BUSINESS_DATES, DateWindow
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
+from lakehouse_assets.silver import tables as silver_tables
 from lakehouse_assets.silver.customers import read_customer_history
 from lakehouse_assets.storage import DeltaTableStore, TableSpec
 from lakehouse_assets.table_checks import unique_key_check
@@ -64,6 +71,13 @@ def _dimension_check_specs(asset: str, contract: type[DataFrameModel]) -> list[A
         ),
         contract_check_spec(asset, f"{asset}_contract", contract),
     ]
+
+
+@cache
+def _dimension_code() -> str:
+    """The code the snapshot and customer dimensions are built with (their builders and these
+    asset bodies): part of what a whole-table rebuild is a function of."""
+    return code_fingerprint(dimensions_module, sys.modules[__name__])
 
 
 def _dimension_key_stats(written: DataFrame, surrogate: str, natural: str) -> dict[str, int]:
@@ -161,8 +175,24 @@ def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> Materiali
             contract_check("dim_date_contract", DimDate, written),
         ]
 
+    inputs = build_inputs(
+        step.store,
+        (),
+        code_fingerprint(dim_date_module, calendar_module),
+        {
+            "calendar": calendar,
+            "first": first,
+            "last": last,
+            "holidays": version("holidays"),
+        },
+    )
     return publish_gold_table(
-        context, step, tables.DIM_DATE, build_dim_date(step.session, calendar, first, last), checks
+        context,
+        step,
+        tables.DIM_DATE,
+        lambda: build_dim_date(step.session, calendar, first, last),
+        checks,
+        inputs,
     )
 
 
@@ -178,6 +208,7 @@ class ReferenceDimension:
     surrogate_key: str
     natural_key: str
     build: Callable[[DeltaTableStore], DataFrame]
+    inputs: tuple[TableSpec, ...]
 
 
 def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition:
@@ -196,7 +227,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
             context,
             step,
             dimension.table,
-            dimension.build(step.store),
+            lambda: dimension.build(step.store),
             lambda written: _dimension_checks(
                 dimension.name,
                 written,
@@ -204,6 +235,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
                 dimension.natural_key,
                 dimension.contract,
             ),
+            build_inputs(step.store, dimension.inputs, _dimension_code()),
         )
 
     return _dimension
@@ -220,6 +252,7 @@ GEOGRAPHY = ReferenceDimension(
     lambda store: build_dim_geography(
         store.read(bronze_table(sources.NATION)), store.read(bronze_table(sources.REGION))
     ),
+    (bronze_table(sources.NATION), bronze_table(sources.REGION)),
 )
 PRODUCT = ReferenceDimension(
     "dim_product",
@@ -230,6 +263,7 @@ PRODUCT = ReferenceDimension(
     "product_key",
     "part_id",
     lambda store: build_dim_product(store.read(bronze_table(sources.PART))),
+    (bronze_table(sources.PART),),
 )
 SUPPLIER = ReferenceDimension(
     "dim_supplier",
@@ -242,6 +276,7 @@ SUPPLIER = ReferenceDimension(
     lambda store: build_dim_supplier(
         store.read(bronze_table(sources.SUPPLIER)), store.read(tables.DIM_GEOGRAPHY)
     ),
+    (bronze_table(sources.SUPPLIER), tables.DIM_GEOGRAPHY),
 )
 dim_geography, dim_product, dim_supplier = (
     reference_dimension_asset(d) for d in (GEOGRAPHY, PRODUCT, SUPPLIER)
@@ -266,8 +301,15 @@ dim_geography, dim_product, dim_supplier = (
 def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
     store = step.store
-    history = read_customer_history(store)  # the version silver.customers matches
-    rows = build_dim_customer(history, store.read(tables.DIM_GEOGRAPHY))
+    # silver.customers' version names the history version it matches (read_customer_history).
+    inputs = build_inputs(
+        store,
+        (silver_tables.CUSTOMERS, silver_tables.CUSTOMER_HISTORY, tables.DIM_GEOGRAPHY),
+        _dimension_code(),
+    )
+
+    def rows() -> DataFrame:
+        return build_dim_customer(read_customer_history(store), store.read(tables.DIM_GEOGRAPHY))
 
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         # customer_id repeats once per version: the surrogate key is the grain on both counts.
@@ -276,7 +318,7 @@ def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
         integrity = scd2_date_integrity_check("dim_customer_scd2_integrity", written, "customer_id")
         return [*results, integrity]
 
-    return publish_gold_table(context, step, tables.DIM_CUSTOMER, rows, checks)
+    return publish_gold_table(context, step, tables.DIM_CUSTOMER, rows, checks, inputs)
 
 
 dimension_assets = [dim_date, dim_geography, dim_product, dim_supplier, dim_customer]

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from dagster import AssetExecutionContext, MaterializeResult
 
 from lakehouse_assets.asset_factory import log_other_partitions_changed
 from lakehouse_assets.gold.versions import blocking_checks_passed, last_good_version
+from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.windowed import WindowChecks, overwrite_and_check, overwrite_window_and_check
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from lakehouse_assets.asset_factory import SparkStep
-    from lakehouse_assets.storage import TableSpec
+    from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
 
 def _with_version_verdict(
@@ -65,13 +69,56 @@ def publish_gold_window(
     return _with_version_verdict(context, result)
 
 
+def code_fingerprint(*modules: ModuleType) -> str:
+    """A digest of the source of ``modules``: a whole-table build's code, so that changing how
+    a table is built makes its next run rebuild it even when no input changed."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()[:16]
+
+
+def build_inputs(
+    store: DeltaTableStore,
+    tables: Sequence[TableSpec],
+    code: str,
+    settings: Mapping[str, object] | None = None,
+) -> dict[str, str]:
+    """What a whole-table build is a function of: its input tables' versions, its code and its
+    settings. Recorded with the table's commit (Delta ``userMetadata``)."""
+    inputs = {f"input_version:{t.qualified_name}": str(store.version(t)) for t in tables}
+    inputs["build_code"] = code
+    inputs.update({f"setting:{k}": str(v) for k, v in (settings or {}).items()})
+    return inputs
+
+
 def publish_gold_table(
     context: AssetExecutionContext,
     step: SparkStep,
     target: TableSpec,
-    rows: DataFrame,
+    build: Callable[[], DataFrame],
     checks: WindowChecks,
+    inputs: Mapping[str, str],
 ) -> MaterializeResult:
-    """Replace the whole (dimension) ``target``, check it, give the verdict."""
-    result = overwrite_and_check(step.store, target, rows, checks)
-    return _with_version_verdict(context, result)
+    """Replace the whole (dimension) ``target`` with what ``build`` returns, check it, give the
+    verdict.
+
+    When the table's newest write was built from exactly ``inputs`` (see :func:`build_inputs`),
+    rebuilding would write the same rows again: the write is skipped and the checks judge the
+    table as it stands, as strictly as after a write. A snapshot dimension costs a commit and a
+    rebuild only on the days its snapshot (or its code) changes.
+    """
+    store = step.store
+    if store.exists(target) and store.last_commit_metadata(target) == dict(inputs):
+        metadata = materialization_metadata(
+            store, target, write=None, extra={"rewritten": False, "built_from": dict(inputs)}
+        )
+        result = MaterializeResult(metadata=metadata, check_results=checks(store.read(target)))
+        context.log.info(f"{target.qualified_name}: inputs unchanged since its last write")
+        return _with_version_verdict(context, result)
+    with store.commit_metadata(inputs):
+        result = overwrite_and_check(store, target, build(), checks)
+    metadata = {**(result.metadata or {}), "rewritten": True, "built_from": dict(inputs)}
+    return _with_version_verdict(
+        context, MaterializeResult(metadata=metadata, check_results=result.check_results)
+    )

@@ -92,6 +92,16 @@ def apply_customer_changes(
         outcome = CdcOutcome(*_window_totals(counts), affected_keys=affected)
         any_quarantined = any(row[CDC_DISPOSITION] == Disposition.QUARANTINED for row in counts)
         outcome.missing_from_quarantine = _quarantine(store, classified, run_id, any_quarantined)
+        if outcome.input_events == 0 and all(
+            store.exists(t) for t in (tables.CUSTOMER_HISTORY, tables.CUSTOMERS)
+        ):
+            # No event landed in the window, so no key is in scope: both MERGEs would replace
+            # nothing. Skipping them leaves the pair on the versions that already match.
+            outcome.writes = {
+                "history": store.unchanged(tables.CUSTOMER_HISTORY),
+                "customers": store.unchanged(tables.CUSTOMERS),
+            }
+            return outcome
         accepted = classified.where(F.col(CDC_DISPOSITION) == Disposition.ACCEPTED)
         history = build_customer_history(accepted).persist()
         outcome.writes["history"] = store.replace_keys(

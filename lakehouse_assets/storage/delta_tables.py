@@ -504,6 +504,11 @@ class DeltaTableStore:
         else:
             writer.overwrite(F.expr(predicate) if predicate else F.lit(True))
 
+    def unchanged(self, spec: TableSpec) -> WriteResult:
+        """The result of a write that was not needed (nothing to change): no commit made, the
+        table's current version reported."""
+        return WriteResult(self.identifier(spec), self.version(spec), "NONE", 0, {}, skipped=True)
+
     def _history(self, spec: TableSpec) -> list[Mapping]:
         """The newest commits (Spark's history fields), from delta-rs where it can read them."""
         if self._log is not None:
