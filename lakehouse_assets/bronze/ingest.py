@@ -88,15 +88,17 @@ def materialize_bronze_source(
         _require_daily_files(landing, source, window)
     mode = config.evolution_mode(source)
     started_at = dt.datetime.now(dt.UTC)
-    already_ingested = _ingested_paths(store, source)
     try:
-        if store.exists(bronze_table(source)) and nothing_new(
-            landing.every_file(), already_ingested
-        ):
-            # Every file in a date folder is in the ledger: the stream would list them and skip
-            # each one. Not starting it saves a query start and a checkpoint commit (about a
-            # second) on every run in which this source landed nothing, a snapshot source's
-            # usual day. The checks below still judge the ledger as it is.
+        already_ingested = _ingested_paths(store, source)
+        landed = landing.every_file()
+        # Every file in a date folder is in the ledger: the stream would list them and skip each
+        # one. Not starting it saves a query start and a checkpoint commit (about a second) on
+        # every run in which this source landed nothing, a snapshot source's usual day. The checks
+        # below still judge the ledger as it is.
+        stream_needed = not (
+            store.exists(bronze_table(source)) and nothing_new(landed, already_ingested)
+        )
+        if not stream_needed:
             report = IngestionReport(source=source.name)
         else:
             report = run_bronze_stream(
@@ -113,9 +115,12 @@ def materialize_bronze_source(
         _record_failure(store, context, source, window, started_at, exc)
         raise
     # One listing and one ledger read serve the backlog, the landed-files check and the files
-    # the stream cannot see (outside any folder of the source).
-    landed = landing.every_file()
-    ingested = _ingested_paths(store, source)
+    # the stream cannot see (outside any folder of the source). Without a stream, nothing has
+    # written the ledger since the reads above; after one, both are taken again.
+    ingested = set(already_ingested)
+    if stream_needed:
+        landed = landing.every_file()
+        ingested = _ingested_paths(store, source)
     outside = record_files_outside_folders(store, source, landed, ingested)
     ingested |= {f.path for f in outside}
     backlog = sum(1 for f in landed if f.path not in ingested)
