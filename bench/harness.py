@@ -170,12 +170,15 @@ def noop_run_seconds(
     assets: int,
     checks: int,
     metadata: dict[str, Any] | None = None,
+    whole_tables: int = 0,
 ) -> float:
-    """A run of ``assets`` no-op daily assets with ``checks`` checks in all, for the range.
+    """A run of ``assets`` no-op assets with ``checks`` checks in all, for the range; the last
+    ``whole_tables`` of them unpartitioned (as the project's dimensions and knowledge base).
 
     What Dagster alone costs for a run of that shape: planning, a step per asset, a planned and
-    a materialization event per asset partition, a check evaluation per check, no data. Each
-    materialization carries ``metadata`` (default: one row count).
+    a materialization event per asset partition (one per unpartitioned asset), a check
+    evaluation per check, no data. Each materialization carries ``metadata`` (default: one row
+    count).
     """
     from dagster import (
         AssetCheckResult,
@@ -195,8 +198,8 @@ def noop_run_seconds(
         @asset(
             name=f"noop_{i}",
             deps=[f"noop_{i - 1}"] if i else [],
-            partitions_def=daily_partitions,
-            backfill_policy=single_run_backfill,
+            partitions_def=None if i >= assets - whole_tables else daily_partitions,
+            backfill_policy=None if i >= assets - whole_tables else single_run_backfill,
             check_specs=specs,
         )
         def _noop():  # type: ignore[no-untyped-def]  # dagster reads annotations at runtime

@@ -23,7 +23,6 @@ from dagster import (
 from lakehouse_assets.bronze.assets import bronze_asset_name
 from lakehouse_assets.bronze.sensors import LandingTarget, landing_sensor
 from lakehouse_assets.bronze.sources import ALL_SOURCES
-from lakehouse_assets.gold.dimension_assets import whole_table_dimensions
 from lakehouse_assets.gold.restore import auto_restore_sensor, restore_table
 from lakehouse_assets.jobs import DAILY_JOB_NAME, build_jobs
 from lakehouse_assets.monitoring.assets import monitoring_assets
@@ -46,21 +45,16 @@ AUTOMATION_SENSOR_NAME = "lakehouse_automation"
 
 
 def landing_targets(assets: list) -> dict[str, LandingTarget]:
-    """Per source: its bronze asset and every daily-partitioned table built from it, with
-    their own checks (not the freshness checks), which one landing run materializes."""
+    """Per source: its bronze asset and every table built from it (daily dates and whole
+    tables), with their own checks (not the freshness checks), which one landing run
+    materializes: a range run builds each whole table once."""
     # Tables only: monitoring (the data dictionary, run history) is the daily job's business.
-    partitioned = {
-        key
-        for a in assets
-        if a.partitions_def is not None
-        for key in a.keys
-        if a.group_names_by_key[key] != "monitoring"
-    }
+    tables = {key for a in assets for key in a.keys if a.group_names_by_key[key] != "monitoring"}
     checks_of = {key: _own_checks(a, {key}) for a in assets for key in a.keys}
     targets = {}
     for source in ALL_SOURCES:
         selection = AssetSelection.assets(bronze_asset_name(source)).downstream()
-        keys = sorted(k for k in selection.resolve(assets) if k in partitioned)
+        keys = sorted(k for k in selection.resolve(assets) if k in tables)
         checks = [c for k in keys for c in checks_of.get(k, [])]
         targets[source.name] = LandingTarget(tuple(keys), tuple(checks))
     return targets
@@ -128,10 +122,10 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     # runs on a cluster through the step launcher, so steps may run in parallel processes.
     executor = in_process_executor if settings.env == "local" else multiprocess_executor
     jobs_and_schedules = build_jobs(settings.log_format)
-    # Whole-table assets: snapshot sources and the dimensions rebuilt whole from them.
+    # Snapshot sources: they land only on the days they change. (Whole tables, the
+    # unpartitioned dimensions and knowledge base, are told apart by their partitioning.)
     snapshots = AssetSelection.assets(
-        *[bronze_asset_name(s) for s in ALL_SOURCES if not s.daily_extract],
-        *whole_table_dimensions,
+        *[bronze_asset_name(s) for s in ALL_SOURCES if not s.daily_extract]
     )
     assets = apply_operational_policies(
         [*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets], settings.operations, snapshots

@@ -110,17 +110,31 @@ def materialize_day(
     run_config: dict[str, Any] | None = None,
     instance: DagsterInstance | None = None,
 ) -> ExecuteInProcessResult:
-    """Materialize the selected assets for one partition."""
+    """Materialize the selected assets for one partition (a selection of whole tables only,
+    the unpartitioned ones, runs without one: they have no partition to name)."""
     defs = build_definitions(settings)
+    assets = runnable_definitions(defs)
     return materialize(
-        runnable_definitions(defs),
+        assets,
         resources=local_resources(settings),
         selection=selection,
-        partition_key=day.isoformat(),
+        partition_key=day.isoformat() if _selects_a_daily_asset(assets, selection) else None,
         raise_on_error=raise_on_error,
         run_config=run_config,
         instance=instance,
     )
+
+
+def _selects_a_daily_asset(assets: list[Any], selection: str | list[str]) -> bool:
+    if isinstance(selection, str):
+        return True  # "*" and the other selection strings used here include daily assets
+    daily = {
+        key.to_user_string()
+        for a in assets
+        if getattr(a, "partitions_def", None) is not None
+        for key in a.keys
+    }
+    return bool(daily & set(selection))
 
 
 def invoke_in_dependency_order(

@@ -273,6 +273,44 @@ def test_silver_materializes_automatically_when_its_bronze_partitions_update():
     assert isinstance(graph.get(silver).automation_condition, AutomationCondition)
 
 
+def test_a_whole_table_is_rebuilt_once_and_its_rebuild_requests_no_dates():
+    """Whole tables (unpartitioned dimensions, knowledge base) follow their daily inputs once,
+    whichever dates changed; their rebuild re-triggers no date of the daily tables reading
+    them (a dim_product rebuild must not request every date of fact_sales)."""
+    defs = build_definitions(LakehouseSettings.from_env({}))
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey("dim_product")).partitions_def is None
+    assert graph.get(AssetKey("fact_sales")).partitions_def is not None
+    daily = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    instance = DagsterInstance.ephemeral()
+    tick = evaluate_automation_conditions(defs=defs, instance=instance)
+
+    def after(*events: AssetMaterialization) -> dict[str, int]:
+        nonlocal tick
+        for event in events:
+            instance.report_runless_asset_event(event)
+        tick = evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        counts = {k.to_user_string(): tick.get_num_requested(k) for k in graph.get_all_asset_keys()}
+        return {name: count for name, count in counts.items() if count}
+
+    knowledge_base = {"documents", "document_embeddings", "document_index"}
+    # Two dates of the part snapshot: one rebuild of dim_product (and of the knowledge base
+    # built from it, in the same run), and no date of anything.
+    requested = after(
+        AssetMaterialization("bronze_part", partition="1992-03-15"),
+        AssetMaterialization("bronze_part", partition="1992-04-01"),
+    )
+    assert requested.get("dim_product") == 1 and set(requested) <= {"dim_product", *knowledge_base}
+    # A rebuilt dimension carries on to the knowledge base, never to fact_sales' dates.
+    requested = after(AssetMaterialization("dim_product"))
+    assert not {AssetKey(k) for k in requested} & daily, requested
+    assert set(requested) <= knowledge_base
+    # A customer change of one date: dim_customer once (its geography exists).
+    after(AssetMaterialization("dim_geography"), AssetMaterialization("dim_customer"))
+    requested = after(AssetMaterialization("silver_customers", partition="1992-03-15"))
+    assert requested.get("dim_customer") == 1, requested
+
+
 # --- Logs -------------------------------------------------------------------------------
 
 

@@ -1,8 +1,10 @@
 """Gold dimensions rebuilt whole on each run: date (generated) and the reference dimensions.
 
-They are daily-partitioned like every asset, so they run in the same jobs and backfills as the
-facts (a range run builds them once); each run replaces the whole table with the dimension as
-of that run, because a dimension row is not owned by one order date.
+They are **unpartitioned**: a dimension row is not owned by one order date, so the table has one
+state, not one per date, and Dagster records one materialization per run that builds it instead
+of one per date (a whole-history run would otherwise write 2,406 events per dimension). They run
+in the same jobs, landing runs and backfills as the daily facts: a partitioned run that selects
+them builds each once, and the facts read them through Dagster's all-partitions dependency.
 """
 
 import sys
@@ -137,6 +139,7 @@ class DimDateConfig(Config):
 @spark_asset(
     name="dim_date",
     layer="gold",
+    partitioned=False,
     description=(
         "Date dimension: calendar and fiscal attributes and holidays, in whole years from "
         "1992 (or the partition start) to the year after the newest partition."
@@ -217,6 +220,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
     @spark_asset(
         name=dimension.name,
         layer="gold",
+        partitioned=False,
         description=dimension.description,
         deps=list(dimension.deps),
         check_specs=_dimension_check_specs(dimension.name, dimension.contract),
@@ -286,6 +290,7 @@ dim_geography, dim_product, dim_supplier = (
 @spark_asset(
     name="dim_customer",
     layer="gold",
+    partitioned=False,
     description="Customers as SCD2 versions from silver.customer_history, plus the unknown member.",
     deps=["silver_customers", "dim_geography"],
     check_specs=[
@@ -322,5 +327,3 @@ def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
 
 
 dimension_assets = [dim_date, dim_geography, dim_product, dim_supplier, dim_customer]
-# Rebuilt whole from snapshots (or generated): every partition holds the same current table.
-whole_table_dimensions = [dim_date, dim_geography, dim_product, dim_supplier]

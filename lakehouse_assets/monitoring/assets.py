@@ -43,6 +43,8 @@ def undocumented_gold_columns(tables: list[DictionaryTable]) -> list[str]:
 @spark_asset(
     name="data_dictionary",
     layer="monitoring",
+    # One state of the whole lakehouse's schema, not one per date.
+    partitioned=False,
     description="monitoring.data_dictionary: every table and column with type and comment.",
     deps=[key for a in [*TABLE_ASSETS, *DOWNSTREAM_ASSETS] for key in a.keys],
     check_specs=[

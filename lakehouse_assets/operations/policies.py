@@ -24,17 +24,24 @@ from lakehouse_assets.settings import OperationsSettings
 AUTOMATED_LAYERS = ("silver", "gold", "features", "vector_index")
 
 
-def downstream_automation(snapshot_assets: AssetSelection | None = None) -> AutomationCondition:
-    """Materialize a partition once its upstream partitions updated (and none is missing).
+def downstream_automation(
+    snapshot_assets: AssetSelection | None = None,
+    whole_tables: AssetSelection | None = None,
+) -> AutomationCondition:
+    """A *daily* table: materialize a partition once its upstream partitions updated (and none
+    is missing).
 
-    Dagster's ``eager()`` with two changes:
+    Dagster's ``eager()`` with three changes:
 
     * without its latest-time-window clause: partitions are business dates, and a late file
       for any date must flow on, not only the newest one;
-    * a missing partition of a *whole-table* asset (``snapshot_assets``: the snapshot sources
-      part, supplier, nation, region, which land on the days they change, and the dimensions
-      rebuilt whole from them) does not hold a date back: every partition of such a table
-      is the same current table, so facts of a new date read the dimensions as they are.
+    * a missing partition of a snapshot source (``snapshot_assets``: part, supplier, nation,
+      region, which land only on the days they change) does not hold a date back;
+    * a *whole table* upstream (``whole_tables``: the unpartitioned dimensions and knowledge
+      base) neither holds a date back nor re-triggers dates when it changes: one rebuild of
+      ``dim_product`` must not request every date of ``fact_sales``. The run that brings a
+      date's rows builds the whole tables with it, and facts of a new date read them as they
+      are.
 
     Updates made by a run that also targeted this asset (the daily job) do not re-trigger it.
     A partition whose upstream failed a blocking check waits until a run fixes it: "no
@@ -43,21 +50,59 @@ def downstream_automation(snapshot_assets: AssetSelection | None = None) -> Auto
     would hold every layer back a tick, one run per layer. Riding along in one run is safe:
     inside a run a failed blocking check stops the steps downstream of it.
     """
+    ignored = _union(snapshot_assets, whole_tables)
     missing = AutomationCondition.any_deps_missing()
-    if snapshot_assets is not None:
-        missing = missing.ignore(snapshot_assets)
-    upstream_blocked = AutomationCondition.any_deps_match(
-        AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=True)
-    ).with_label("an upstream blocking check failed")
+    updated = AutomationCondition.any_deps_updated()
+    if ignored is not None:
+        missing = missing.ignore(ignored)
+    if whole_tables is not None:
+        updated = updated.ignore(whole_tables)
     return (
-        (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated())
+        (AutomationCondition.newly_missing() | updated)
         .since_last_handled()
         .with_label("newly missing or upstream updated")
         & ~missing
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
-        & ~upstream_blocked
+        & ~_upstream_blocked()
     ).with_label("eager for every date, snapshots current, no upstream blocking check failed")
+
+
+def whole_table_automation(daily_tables: AssetSelection | None = None) -> AutomationCondition:
+    """A *whole table* (unpartitioned: a dimension, the knowledge base): rebuild it once when
+    any of its inputs updated, whichever dates they updated.
+
+    Not on "newly missing": a whole table with inputs is built by the runs that bring those
+    inputs (landing runs, the daily job), and before they exist it has nothing to be built
+    from. A daily upstream's unmaterialized dates (``daily_tables``: today's, a snapshot's
+    quiet days) do not hold it back; one in progress or one failing a blocking check does.
+    """
+    missing = AutomationCondition.any_deps_missing()
+    if daily_tables is not None:
+        missing = missing.ignore(daily_tables)
+    return (
+        AutomationCondition.any_deps_updated().since_last_handled().with_label("upstream updated")
+        & ~missing
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+        & ~_upstream_blocked()
+    ).with_label("rebuilt once when an input updated, no upstream blocking check failed")
+
+
+def _upstream_blocked() -> AutomationCondition:
+    return AutomationCondition.any_deps_match(
+        AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=True)
+    ).with_label("an upstream blocking check failed")
+
+
+def _union(*selections: AssetSelection | None) -> AssetSelection | None:
+    present = [s for s in selections if s is not None]
+    if not present:
+        return None
+    union = present[0]
+    for selection in present[1:]:
+        union = union | selection
+    return union
 
 
 def apply_operational_policies(
@@ -65,8 +110,16 @@ def apply_operational_policies(
     settings: OperationsSettings,
     snapshot_assets: AssetSelection | None = None,
 ) -> list[AssetsDefinition]:
-    """``assets_defs`` with their layer's freshness policy and automation condition."""
+    """``assets_defs`` with their layer's freshness policy and automation condition.
+
+    Which tables are whole tables is read from the assets themselves (unpartitioned), not
+    from a list: a new unpartitioned asset gets the whole-table condition by being one.
+    """
     policies = layer_policies(settings)
+    whole = [k for a in assets_defs if a.partitions_def is None for k in a.keys]
+    daily = [k for a in assets_defs if a.partitions_def is not None for k in a.keys]
+    whole_tables = AssetSelection.assets(*whole) if whole else None
+    daily_tables = AssetSelection.assets(*daily) if daily else None
 
     def with_policies(spec: AssetSpec) -> AssetSpec:
         layer = spec.group_name or ""
@@ -75,7 +128,11 @@ def apply_operational_policies(
         if native is not None:
             changes["freshness_policy"] = native
         if layer in AUTOMATED_LAYERS:
-            changes["automation_condition"] = downstream_automation(snapshot_assets)
+            changes["automation_condition"] = (
+                whole_table_automation(daily_tables)
+                if spec.partitions_def is None
+                else downstream_automation(snapshot_assets, whole_tables)
+            )
         return spec.replace_attributes(**changes) if changes else spec
 
     return [a.map_asset_specs(with_policies) for a in assets_defs]

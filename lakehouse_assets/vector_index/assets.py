@@ -1,9 +1,9 @@
 """Knowledge-base assets: documents -> document_embeddings -> document_index.
 
-They are daily-partitioned like every asset, so the daily job and backfills build them with
-the rest; each run brings the knowledge base up to date with the docs and the product
-dimension as they are (a knowledge base is current state, not a history by date). Re-running
-with nothing changed commits nothing and re-embeds nothing.
+They are unpartitioned (a knowledge base is current state, not a history by date): the daily
+job, landing runs and backfills build each once per run, and each run brings the knowledge base
+up to date with the docs and the product dimension as they are. Re-running with nothing
+changed commits nothing and re-embeds nothing.
 """
 
 import datetime as dt
@@ -50,7 +50,7 @@ class ChunkingConfig(Config):
     chunk_overlap: int = Field(default=150, description="Characters repeated from the last chunk.")
 
 
-def _table_metadata(uri: str, outcome: MergeOutcome, context: AssetExecutionContext) -> dict:
+def _table_metadata(uri: str, outcome: MergeOutcome) -> dict:
     table = open_table(uri)
     assert table is not None
     schema = pa.schema(table.schema().to_arrow())
@@ -62,14 +62,8 @@ def _table_metadata(uri: str, outcome: MergeOutcome, context: AssetExecutionCont
         "rows_updated": outcome.updated,
         "rows_deleted": outcome.deleted,
         "committed": outcome.changed,
-        "partition": _partition_label(context),
         "table_schema": MetadataValue.md("\n".join(f"- `{f.name}`: {f.type}" for f in schema)),
     }
-
-
-def _partition_label(context: AssetExecutionContext) -> str:
-    keys = context.partition_key_range
-    return keys.start if keys.start == keys.end else f"{keys.start}..{keys.end}"
 
 
 @python_asset(
@@ -80,6 +74,7 @@ def _partition_label(context: AssetExecutionContext) -> str:
         "and a per-brand product catalogue from gold.dim_product."
     ),
     deps=["dim_product"],
+    partitioned=False,
     required_resource_keys=KNOWLEDGE_BASE,
 )
 def documents(context: AssetExecutionContext, config: ChunkingConfig) -> MaterializeResult:
@@ -95,7 +90,7 @@ def documents(context: AssetExecutionContext, config: ChunkingConfig) -> Materia
     by_category = pd.Series([d.category for d in sources]).value_counts().sort_index()
     return MaterializeResult(
         metadata={
-            **_table_metadata(kb.uri(DOCUMENTS), outcome, context),
+            **_table_metadata(kb.uri(DOCUMENTS), outcome),
             "source_documents": len(sources),
             "documents_by_category": MetadataValue.json(by_category.to_dict()),
             "chunks": len(chunks),
@@ -114,6 +109,7 @@ def documents(context: AssetExecutionContext, config: ChunkingConfig) -> Materia
         "chunks (by content hash) are embedded on a run."
     ),
     deps=["documents"],
+    partitioned=False,
     required_resource_keys=KNOWLEDGE_BASE,
 )
 def document_embeddings(context: AssetExecutionContext) -> MaterializeResult:
@@ -139,7 +135,7 @@ def document_embeddings(context: AssetExecutionContext) -> MaterializeResult:
     )
     return MaterializeResult(
         metadata={
-            **_table_metadata(kb.uri(DOCUMENT_EMBEDDINGS), outcome, context),
+            **_table_metadata(kb.uri(DOCUMENT_EMBEDDINGS), outcome),
             "model": MODEL_NAME,
             "chunks_embedded": run.embedded,
             "chunks_reused": run.reused,
@@ -183,6 +179,7 @@ def embeddings_cover_documents(context: AssetCheckExecutionContext) -> AssetChec
         "LAKEHOUSE_ROOT locally, a Databricks Vector Search Delta Sync index in databricks mode."
     ),
     deps=["document_embeddings"],
+    partitioned=False,
     required_resource_keys=KNOWLEDGE_BASE | {"vector_search"},
     kinds={"python", "usearch"},
 )
@@ -194,7 +191,6 @@ def document_index(context: AssetExecutionContext) -> MaterializeResult:
         metadata={
             **published,
             "embeddings_version": table.version() if table else None,
-            "partition": _partition_label(context),
         }
     )
 
