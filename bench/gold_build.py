@@ -10,7 +10,8 @@ silver benchmark and kept). In ONE Spark session, over all order dates as one wi
   every check, contract, version-log row and metadata - without Dagster's run bookkeeping;
 * plain: ``plain_gold.run_plain_gold`` - the same dimensions and fact_sales, no checks;
 * once, the same assets as one real Dagster run (``materialize`` over the partition range),
-  which adds Dagster's per-partition event records (one per date per asset);
+  which adds Dagster's per-partition event records (one per date per daily asset, one per
+  whole-table dimension);
 * agg_daily_sales on top, reported apart.
 
 Variants alternate (assets, plain, assets, plain); medians are compared. The plain fact table

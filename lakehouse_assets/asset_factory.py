@@ -1,7 +1,8 @@
 """The shape every Spark table asset shares, in one place.
 
 ``spark_asset`` sets what is structural (layer group, daily partitions with single-run
-backfills, the step-launcher resource key, kinds) and the one operational policy that belongs
+backfills unless ``partitioned=False`` for a whole table, the step-launcher resource key,
+kinds) and the one operational policy that belongs
 to the op itself: retries (transient errors only, capped; see ``operations/retries.py``).
 Freshness SLAs, automation conditions and alerting are applied to whole groups when the
 Definitions are built (``operations/policies.py``), not here.
@@ -60,8 +61,9 @@ def layer_asset(
     partitioned: bool = True,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """``@asset`` in ``layer``'s group, daily-partitioned with single-run backfills, retried
-    only on transient errors. The shape every table asset shares, Spark or not."""
+    """``@asset`` in ``layer``'s group, daily-partitioned with single-run backfills (or, with
+    ``partitioned=False``, a whole table: one state, no dates), retried only on transient
+    errors. The shape every table asset shares, Spark or not."""
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
     options = dict(

@@ -311,6 +311,38 @@ def test_a_whole_table_is_rebuilt_once_and_its_rebuild_requests_no_dates():
     assert requested.get("dim_customer") == 1, requested
 
 
+def test_whole_tables_refresh_once_a_day_in_golds_window_and_no_date_follows():
+    """A quiet whole table (dim_date has no inputs; snapshots land rarely) is still refreshed,
+    and judged, every day: once, after the start of gold's refresh window (00:00 UTC before a
+    07:00 deadline), and the refresh requests no date of any daily table."""
+    from lakehouse_assets.operations.policies import whole_table_refresh_cron
+
+    settings = LakehouseSettings.from_env({})
+    assert whole_table_refresh_cron(layer_policies(settings.operations)["gold"]) == "5 0 * * *"
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    whole = {k.to_user_string() for k in keys if graph.get(k).partitions_def is None}
+    automated = {k.to_user_string() for k in keys if graph.get(k).automation_condition is not None}
+    instance = DagsterInstance.ephemeral()
+    for name in whole & automated:
+        instance.report_runless_asset_event(AssetMaterialization(name))
+    evening = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
+    tick = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=evening)
+
+    def requested_at(moment: dt.datetime) -> set[str]:
+        nonlocal tick
+        tick = evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=tick.cursor, evaluation_time=moment
+        )
+        return {k.to_user_string() for k in keys if tick.get_num_requested(k)}
+
+    assert requested_at(evening + dt.timedelta(minutes=30)) == set()  # before 00:05
+    refreshed = requested_at(evening + dt.timedelta(hours=1, minutes=10))  # 00:10 UTC
+    assert refreshed == whole & automated
+    assert {"dim_date", "dim_product", "dim_customer", "document_index"} <= refreshed
+
+
 # --- Logs -------------------------------------------------------------------------------
 
 

@@ -3,22 +3,24 @@
 * Freshness: gold's deadline becomes a native cron ``FreshnessPolicy`` (the same rule as its
   ``freshness_sla`` check); lag layers have no native form and show the check alone
   (``SlaPolicy.freshness_policy``), so there is one freshness verdict per table.
-* Automation: silver, gold, features and the vector index materialize on their own, for
-  exactly the partitions whose upstream updated (``AutomationCondition.eager()``, for every
-  date), and wait while a blocking check upstream fails: the streaming path (landing sensor ->
-  bronze) flows on to the vector index without a schedule; the daily schedule stays the batch
-  path.
+* Automation: silver, gold, features and the vector index materialize on their own, and wait
+  while a blocking check upstream fails: a daily table for exactly the dates whose upstream
+  updated (``AutomationCondition.eager()``, for every date); a whole table (unpartitioned)
+  once when any input updated, and once a day in gold's refresh window. The streaming path
+  (landing sensor -> bronze) flows on to the vector index without a schedule; the daily
+  schedule stays the batch path.
 
 Retries are an op property, so they are set by the asset factory (``operations/retries.py``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from dagster import AssetsDefinition, AssetSelection, AssetSpec, AutomationCondition
 
-from lakehouse_assets.operations.sla import layer_policies
+from lakehouse_assets.operations.sla import SlaPolicy, layer_policies
 from lakehouse_assets.settings import OperationsSettings
 
 AUTOMATED_LAYERS = ("silver", "gold", "features", "vector_index")
@@ -68,25 +70,46 @@ def downstream_automation(
     ).with_label("eager for every date, snapshots current, no upstream blocking check failed")
 
 
-def whole_table_automation(daily_tables: AssetSelection | None = None) -> AutomationCondition:
+def whole_table_automation(
+    daily_tables: AssetSelection | None = None, daily_refresh_cron: str | None = None
+) -> AutomationCondition:
     """A *whole table* (unpartitioned: a dimension, the knowledge base): rebuild it once when
-    any of its inputs updated, whichever dates they updated.
+    any of its inputs updated, whichever dates they updated, and once a day at
+    ``daily_refresh_cron`` (UTC).
+
+    The daily tick is what keeps a quiet whole table current and judged: ``dim_date`` has no
+    inputs and extends itself when the year turns, the reference snapshots land rarely and the
+    docs change outside any run, and gold's deadline SLA expects every gold table refreshed
+    each day. A refresh whose inputs are unchanged rewrites nothing (``publish_gold_table``,
+    the knowledge base's MERGEs) and re-runs the checks on the table as it stands.
 
     Not on "newly missing": a whole table with inputs is built by the runs that bring those
     inputs (landing runs, the daily job), and before they exist it has nothing to be built
     from. A daily upstream's unmaterialized dates (``daily_tables``: today's, a snapshot's
     quiet days) do not hold it back; one in progress or one failing a blocking check does.
     """
+    trigger = AutomationCondition.any_deps_updated()
+    if daily_refresh_cron is not None:
+        trigger = trigger | AutomationCondition.cron_tick_passed(daily_refresh_cron, "UTC")
     missing = AutomationCondition.any_deps_missing()
     if daily_tables is not None:
         missing = missing.ignore(daily_tables)
     return (
-        AutomationCondition.any_deps_updated().since_last_handled().with_label("upstream updated")
+        trigger.since_last_handled().with_label("upstream updated or the daily refresh")
         & ~missing
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
         & ~_upstream_blocked()
-    ).with_label("rebuilt once when an input updated, no upstream blocking check failed")
+    ).with_label("rebuilt once when an input updated and daily, no upstream blocking check failed")
+
+
+def whole_table_refresh_cron(gold: SlaPolicy) -> str:
+    """Five minutes into gold's daily refresh window (``deadline - lower_bound``, UTC): the
+    daily refresh of the whole tables counts for that day's deadline."""
+    assert gold.deadline is not None and gold.lower_bound is not None
+    deadline = dt.datetime.combine(dt.date(2000, 1, 2), gold.deadline)
+    start = deadline - gold.lower_bound + dt.timedelta(minutes=5)
+    return f"{start.minute} {start.hour} * * *"
 
 
 def _upstream_blocked() -> AutomationCondition:
@@ -120,6 +143,7 @@ def apply_operational_policies(
     daily = [k for a in assets_defs if a.partitions_def is not None for k in a.keys]
     whole_tables = AssetSelection.assets(*whole) if whole else None
     daily_tables = AssetSelection.assets(*daily) if daily else None
+    refresh_cron = whole_table_refresh_cron(policies["gold"])
 
     def with_policies(spec: AssetSpec) -> AssetSpec:
         layer = spec.group_name or ""
@@ -129,7 +153,7 @@ def apply_operational_policies(
             changes["freshness_policy"] = native
         if layer in AUTOMATED_LAYERS:
             changes["automation_condition"] = (
-                whole_table_automation(daily_tables)
+                whole_table_automation(daily_tables, refresh_cron)
                 if spec.partitions_def is None
                 else downstream_automation(snapshot_assets, whole_tables)
             )
