@@ -80,15 +80,20 @@ def live(tmp_path_factory):
             )
             _wait_for_gold(instance, days[2])
             corrected_at = max(f.landed_at for f in late)
+            # The landing run of day 0 alone, launched for the correction, finished.
             wait_for(
-                "the late correction of day 0 to reach gold",
-                lambda: any(
-                    p == days[0].isoformat() and t > corrected_at.timestamp()
-                    for p, t in materializations(instance, "fact_orders")
-                ),
+                "the late correction's run of day 0 to finish",
+                lambda: [
+                    r
+                    for r in runs(instance)
+                    if r.trigger == "landing_sensor"
+                    and (r.first, r.last) == (days[0].isoformat(), days[0].isoformat())
+                    and (r.start or 0) >= corrected_at.timestamp() - 30
+                    and r.status == "SUCCESS"
+                ],
                 timeout=GOLD_TIMEOUT,
             )
-            wait_for("the queue to drain", lambda: not unfinished(instance), timeout=600)
+            wait_for("the queue to drain", lambda: not unfinished(instance), timeout=GOLD_TIMEOUT)
             # A freshness evaluation that started after everything settled.
             settled = max(r.end or 0 for r in runs(instance))
             wait_for(
@@ -155,6 +160,14 @@ def test_the_late_date_re_ran_alone(live):
     assert all((r.first, r.last) != (days[0], days[2]) for r in bronze_after)
     silver = [p for p, _ in materializations(instance, "silver_orders") if p == days[0]]
     assert len(silver) >= 2
+
+
+def test_automation_re_ran_nothing_the_landing_runs_built(live):
+    """Every date here was built by its landing run; automation had nothing left to do for
+    any daily table (a re-request of a date its run was writing would show up here)."""
+    automated = [r for r in runs(live["instance"]) if r.trigger == "automation"]
+    daily = [r for r in automated if r.first is not None]
+    assert not daily, daily
 
 
 def test_no_two_runs_writing_tables_overlapped(live):
