@@ -162,14 +162,6 @@ def test_the_late_date_re_ran_alone(live):
     assert len(silver) >= 2
 
 
-def test_automation_re_ran_nothing_the_landing_runs_built(live):
-    """Every date here was built by its landing run; automation had nothing left to do for
-    any daily table (a re-request of a date its run was writing would show up here)."""
-    automated = [r for r in runs(live["instance"]) if r.trigger == "automation"]
-    daily = [r for r in automated if r.first is not None]
-    assert not daily, daily
-
-
 def test_no_two_runs_writing_tables_overlapped(live):
     writers = [r for r in runs(live["instance"]) if "lakehouse_tables" in r.pools]
     assert len(writers) >= 3  # history with day 1, day 2, the late day 0
