@@ -126,8 +126,11 @@ def materialize_day(
 
 
 def _selects_a_daily_asset(assets: list[Any], selection: str | list[str]) -> bool:
+    names = {key.to_user_string() for a in assets for key in getattr(a, "keys", ())}
     if isinstance(selection, str):
-        return True  # "*" and the other selection strings used here include daily assets
+        if selection not in names:
+            return True  # "*" and the other selection strings used here include daily assets
+        selection = [selection]
     daily = {
         key.to_user_string()
         for a in assets
