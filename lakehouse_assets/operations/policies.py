@@ -68,12 +68,8 @@ def downstream_automation(
         missing = missing.ignore(ignored)
     if whole_tables is not None:
         updated = updated.ignore(whole_tables)
-    return (
-        updated.since_last_handled().with_label("upstream updated")
-        & ~missing
-        & ~AutomationCondition.any_deps_in_progress()
-        & ~AutomationCondition.in_progress()
-        & ~_upstream_blocked()
+    return _when_ready(
+        updated.since_last_handled().with_label("upstream updated"), missing
     ).with_label("every date whose upstream updated, no upstream blocking check failed")
 
 
@@ -101,12 +97,8 @@ def whole_table_automation(
     missing = AutomationCondition.any_deps_missing()
     if daily_tables is not None:
         missing = missing.ignore(daily_tables)
-    return (
-        trigger.since_last_handled().with_label("upstream updated or the daily refresh")
-        & ~missing
-        & ~AutomationCondition.any_deps_in_progress()
-        & ~AutomationCondition.in_progress()
-        & ~_upstream_blocked()
+    return _when_ready(
+        trigger.since_last_handled().with_label("upstream updated or the daily refresh"), missing
     ).with_label("rebuilt once when an input updated and daily, no upstream blocking check failed")
 
 
@@ -117,6 +109,18 @@ def whole_table_refresh_cron(gold: SlaPolicy) -> str:
     deadline = dt.datetime.combine(dt.date(2000, 1, 2), gold.deadline)
     start = deadline - gold.lower_bound + dt.timedelta(minutes=5)
     return f"{start.minute} {start.hour} * * *"
+
+
+def _when_ready(trigger: AutomationCondition, missing: AutomationCondition) -> AutomationCondition:
+    """``trigger``, held while an input is ``missing`` or in progress, the asset itself is in
+    progress, or an upstream blocking check failed: the guards both conditions share."""
+    return (
+        trigger
+        & ~missing
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+        & ~_upstream_blocked()
+    )
 
 
 def _upstream_blocked() -> AutomationCondition:
