@@ -176,3 +176,111 @@ def run_plain_day(spark: SparkSession, landing: Path, out: Path, day: dt.date) -
         gold.FACT_SALES, build_fact_sales(lines, fact_orders, products, suppliers)
     )
     replace_day(gold.AGG_DAILY_SALES, build_daily_sales(fact_sales, customers, geography))
+
+
+def run_plain_downstream(
+    spark: SparkSession, out: Path, docs_dir: Path, first: dt.date, last: dt.date
+) -> None:
+    """What the project's run writes beyond gold, as plain code on the tables
+    :func:`run_plain_lakehouse` built in ``out``: customer features and their drift, the
+    knowledge base (chunks, embeddings by the same model, the ANN index) and the data
+    dictionary. Same builders and model, one write each, no checks, no metadata, no Dagster.
+
+    Embedding is the same work on either side (every chunk of a new knowledge base), so the
+    week's ratio compares the framework's cost, not a model the plain side never runs.
+    """
+    from deltalake import write_deltalake
+
+    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.features.assets import DRIFT_SCHEMA, drift_rows
+    from lakehouse_assets.features.customer_features import build_customer_features
+    from lakehouse_assets.features.tables import CUSTOMER_FEATURES, FEATURE_DRIFT
+    from lakehouse_assets.gold import tables as gold
+    from lakehouse_assets.monitoring.data_dictionary import (
+        describe_lakehouse,
+        dictionary_dataframe,
+    )
+    from lakehouse_assets.monitoring.tables import DATA_DICTIONARY
+    from lakehouse_assets.partitions import DateWindow
+    from lakehouse_assets.storage import DeltaTableStore, PathLocator
+    from lakehouse_assets.vector_index.assets import ChunkingConfig
+    from lakehouse_assets.vector_index.chunking import chunk_document
+    from lakehouse_assets.vector_index.embeddings import embed_documents
+    from lakehouse_assets.vector_index.encoder import MODEL_NAME, shared_encoder
+    from lakehouse_assets.vector_index.publish import publish_local_index
+    from lakehouse_assets.vector_index.sources import catalogue_documents, docs_documents
+    from lakehouse_assets.vector_index.tables import document_rows
+
+    store = DeltaTableStore(spark, PathLocator(str(out)))
+    window = DateWindow(first, last)
+
+    def save(spec, rows, partition: str) -> None:  # type: ignore[no-untyped-def]
+        rows.repartition(partition).write.format("delta").mode("overwrite").partitionBy(
+            partition
+        ).save(store.identifier(spec))
+
+    features = build_customer_features(
+        store.read(gold.FACT_ORDERS),
+        store.read(gold.DIM_CUSTOMER),
+        store.read(gold.DIM_GEOGRAPHY),
+        window,
+    )
+    save(CUSTOMER_FEATURES, features, "as_of_date")
+    drift = [(day, ref, *d.as_row().values()) for day, ref, d in drift_rows(store, window)]
+    save(FEATURE_DRIFT, spark.createDataFrame(drift, DRIFT_SCHEMA), "as_of_date")
+
+    products = store.read(gold.DIM_PRODUCT).toPandas()
+    sources = [*docs_documents(docs_dir), *catalogue_documents(products)]
+    config = ChunkingConfig()
+    chunks = [
+        c for d in sources for c in chunk_document(d, config.chunk_size, config.chunk_overlap)
+    ]
+    documents = document_rows(chunks)
+    kb = out / "vector_index"
+    write_deltalake(str(kb / "documents"), documents, mode="overwrite")
+    embedded = embed_documents(
+        documents.to_pandas(),
+        None,
+        lambda texts: shared_encoder().encode(texts),
+        MODEL_NAME,
+        dt.datetime.now(dt.UTC),
+    )
+    write_deltalake(str(kb / "document_embeddings"), embedded.rows, mode="overwrite")
+    publish_local_index(kb / "index", str(kb / "document_embeddings"), MODEL_NAME)
+
+    entries = describe_lakehouse(store, [s for s in ALL_TABLES if s != DATA_DICTIONARY])
+    dictionary_dataframe(store, entries).write.format("delta").mode("overwrite").save(
+        store.identifier(DATA_DICTIONARY)
+    )
+
+
+def run_plain_day_downstream(spark: SparkSession, out: Path, day: dt.date) -> None:
+    """The new day's customer features and drift on the tables the plain script keeps.
+
+    The project's daily run rewrites nothing else downstream on such a day (no snapshot landed,
+    so the knowledge base and the data dictionary stand), so neither does the plain day.
+    """
+    from lakehouse_assets.features.assets import DRIFT_SCHEMA, drift_rows
+    from lakehouse_assets.features.customer_features import build_customer_features
+    from lakehouse_assets.features.tables import CUSTOMER_FEATURES, FEATURE_DRIFT
+    from lakehouse_assets.gold import tables as gold
+    from lakehouse_assets.partitions import DateWindow
+    from lakehouse_assets.storage import DeltaTableStore, PathLocator
+
+    store = DeltaTableStore(spark, PathLocator(str(out)))
+    window = DateWindow(day, day)
+
+    def replace_day(spec, rows) -> None:  # type: ignore[no-untyped-def]
+        rows.write.format("delta").mode("overwrite").option(
+            "replaceWhere", window.sql_predicate("as_of_date")
+        ).save(store.identifier(spec))
+
+    orders = store.read(gold.FACT_ORDERS, where=f"order_date <= DATE'{day.isoformat()}'")
+    replace_day(
+        CUSTOMER_FEATURES,
+        build_customer_features(
+            orders, store.read(gold.DIM_CUSTOMER), store.read(gold.DIM_GEOGRAPHY), window
+        ),
+    )
+    drift = [(d, ref, *x.as_row().values()) for d, ref, x in drift_rows(store, window)]
+    replace_day(FEATURE_DRIFT, spark.createDataFrame(drift, DRIFT_SCHEMA))

