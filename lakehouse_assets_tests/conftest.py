@@ -63,7 +63,7 @@ def days(first: str, last: str) -> list[dt.date]:
 # what would pay. Seconds below are from a serial run with --durations=0; files not listed
 # follow, in their usual order.
 LONGEST_FILES_FIRST = (
-    "test_live_daemon.py",  # ~1,040 s
+    "test_live_daemon.py",  # ~520 s alone (2026-12-02)
     "test_slice_end_to_end.py",  # ~620 s
     "test_databricks_execution.py",  # ~400 s
     "test_whole_history.py",  # ~340 s

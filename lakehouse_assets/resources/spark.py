@@ -90,6 +90,13 @@ def local_spark_conf(
         # a distributed job (one task per folder), which on one machine is ~10 ms per folder;
         # the driver lists a local disk two orders of magnitude faster.
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
+        # Every query compiles generated Java (~6 ms each, ~1,700 for the demo's week). With
+        # the stage id kept out of class names, the same plan shape yields the same source and
+        # the compiled class is reused; a cache of 2,000 holds a whole run's classes (the
+        # default 100 evicts them mid-run). Measured: the second week in one JVM compiled 51
+        # classes instead of 1,719 and ran 9% faster (77.8 s against 85.9 s).
+        "spark.sql.codegen.useIdInClassName": "false",
+        "spark.sql.codegen.cache.maxEntries": "2000",
         "spark.driver.memory": driver_memory,
         "spark.ui.enabled": str(ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
