@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from itertools import combinations
-from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
 from lakehouse_assets.sample_data.live_feed import FeedOptions
+from lakehouse_assets.settings import DEFAULT_DOCS_DIR
 
 from .alert_servers import SlackWebApiServer
 from .live_harness import LiveLakehouse, materializations, runs, unfinished, wait_for
@@ -42,7 +42,6 @@ GOLD_TIMEOUT = 1200
 # The knowledge base reads two runbooks, not the whole docs/ folder: what this test proves of
 # it (rebuilt by the runs that bring its inputs, one state, fresh) does not depend on how many
 # chunks it embeds, and embedding all of docs/ costs minutes beside the other Spark work.
-REPO_DOCS = Path(__file__).resolve().parents[1] / "docs"
 KNOWLEDGE_BASE_DOCS = ("runbooks/sla_miss.md", "runbooks/dead_letter_replay.md")
 
 
@@ -52,7 +51,7 @@ def live(tmp_path_factory):
     docs = root / "docs"
     for name in KNOWLEDGE_BASE_DOCS:
         (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO_DOCS / name, docs / name)
+        shutil.copy(DEFAULT_DOCS_DIR / name, docs / name)
     today = dt.datetime.now(dt.UTC).date()
     with SlackWebApiServer(SLACK_TOKEN, channels=(CHANNEL,)) as slack:
         lake = LiveLakehouse(
