@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 UV_PIN := uv==0.13.9
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install lock demo test lint dev live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
+.PHONY: install lock demo test lint snapshot dev live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,11 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Rewrite the reviewed snapshot of the whole Definitions after an intended change to the graph
+# (test_definitions_snapshot.py fails on any change it does not record); review its diff.
+snapshot: install
+	$(BIN)/python -m lakehouse_assets_tests.definitions_snapshot
 
 dev: install
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse instance
