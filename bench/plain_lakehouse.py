@@ -89,7 +89,9 @@ def run_plain_lakehouse(
     }
     orders = save(silver.ORDERS, cleanse_orders(bronze["orders"]), "order_date")
     lines = save(silver.LINE_ITEMS, cleanse_line_items(bronze["lineitem"]), "order_date")
-    apply_customer_changes(store, bronze["customer_events"], DateWindow(first, last), PLAIN_RUN_ID)
+    apply_customer_changes(
+        store, bronze["customer_events"], DateWindow(first, last), PLAIN_RUN_ID
+    ).release()
 
     save(gold.DIM_DATE, build_dim_date(spark, CalendarConfig()))
     geography = save(gold.DIM_GEOGRAPHY, build_dim_geography(bronze["nation"], bronze["region"]))
@@ -162,7 +164,7 @@ def run_plain_day(spark: SparkSession, landing: Path, out: Path, day: dt.date) -
         )
     orders = replace_day(silver.ORDERS, cleanse_orders(new["orders"]))
     lines = replace_day(silver.LINE_ITEMS, cleanse_line_items(new["lineitem"]))
-    apply_customer_changes(store, new["customer_events"], window, PLAIN_RUN_ID)
+    apply_customer_changes(store, new["customer_events"], window, PLAIN_RUN_ID).release()
     geography, products = read(gold.DIM_GEOGRAPHY), read(gold.DIM_PRODUCT)
     suppliers = read(gold.DIM_SUPPLIER)
     build_dim_customer(store.read(silver.CUSTOMER_HISTORY), geography).write.format("delta").mode(

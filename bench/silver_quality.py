@@ -66,7 +66,7 @@ def build_bare(step) -> None:  # type: ignore[no-untyped-def]
     lines = store.read_window(bronze_table(sources.LINEITEM), window, "_landing_date")
     store.overwrite_window(tables.LINE_ITEMS, cleanse_line_items(lines), window, "order_date")
     events = store.read(bronze_table(sources.CUSTOMER_EVENTS))
-    apply_customer_changes(store, events, window, "bench-bare")
+    apply_customer_changes(store, events, window, "bench-bare").release()
 
 
 def build_with_quality(step) -> dict:  # type: ignore[no-untyped-def]

@@ -232,7 +232,7 @@ def test_rerunning_an_older_day_after_a_newer_one_changes_nothing(store):
     # Day 1 alone would say customer 2 exists and customer 1 never was FURNITURE; re-running
     # it after day 2 must not roll either back.
     everything = bronze_frame(store.spark, batches)
-    apply_customer_changes(store, everything, DateWindow.single(DAY1), "rerun")
+    apply_customer_changes(store, everything, DateWindow.single(DAY1), "rerun").release()
     assert (scd1(store), scd2(store)) == expected
     assert sorted(scd1(store)) == [1]
     assert store.read(tables.CUSTOMER_EVENTS_QUARANTINE).count() == 0

@@ -38,6 +38,13 @@ INGESTION_ACCOUNTING = "ingestion_accounting"
 NO_NEW_DEAD_LETTERS = "no_new_dead_letters"
 NO_REJECTED_FILES = "no_rejected_files"
 
+INGESTION_EVENT_SCHEMA = (
+    "run_id string, source string, partitions string, started_at timestamp, "
+    "finished_at timestamp, duration_s double, status string, batches int, "
+    "files_processed long, input_records long, bronze_rows long, dead_lettered long, "
+    "records_per_second double, backlog_files int, new_columns array<string>, error string"
+)
+
 
 class EvolutionMode(Enum):
     """Schema-evolution modes (see :mod:`lakehouse_assets.bronze.sources`)."""
@@ -274,18 +281,24 @@ def accounting_check(
     ledger = _ledger(store, source).where(
         F.coalesce(F.col("status"), F.lit("ingested")) != REJECTED
     )
-    records = _counts(ledger, "batch_id", "file_path", batch_ids, F.sum("records"))
-    bronze = _counts(
-        store.read(bronze_table(source)).where(F.col(INGESTION_DATE) >= F.lit(since)),
-        BATCH_ID,
-        SOURCE_FILE,
-        batch_ids,
-        F.count(F.lit(1)),
-    )
-    dead = {}
+    sides = [
+        _per_file("records", ledger, "batch_id", "file_path", batch_ids, F.sum("records")),
+        _per_file(
+            "bronze",
+            store.read(bronze_table(source)).where(F.col(INGESTION_DATE) >= F.lit(since)),
+            BATCH_ID,
+            SOURCE_FILE,
+            batch_ids,
+            F.count(F.lit(1)),
+        ),
+    ]
     if store.exists(DEAD_LETTER):
         letters = store.read(DEAD_LETTER).where(F.col("source") == source.name)
-        dead = _counts(letters, "batch_id", "source_file", batch_ids, F.count(F.lit(1)))
+        sides.append(
+            _per_file("dead", letters, "batch_id", "source_file", batch_ids, F.count(F.lit(1)))
+        )
+    counted = _collect_per_file(sides)
+    records, bronze, dead = (counted.get(side, {}) for side in ("records", "bronze", "dead"))
     files = sorted(set(records) | set(bronze) | set(dead))
     rows = [(f, records.get(f, 0), bronze.get(f, 0), dead.get(f, 0)) for f in files]
     unbalanced = [r for r in rows if r[1] != r[2] + r[3]]
@@ -341,10 +354,28 @@ def dead_letter_check(report: IngestionReport) -> AssetCheckResult:
     )
 
 
-def _counts(df, batch: str, file: str, ids: list[str], measure) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
-    """``measure`` per (batch, file) over the rows of the given batches."""
+def _per_file(side: str, df, batch: str, file: str, ids: list[str], measure):  # type: ignore[no-untyped-def]
+    """``measure`` per (batch, file) over the rows of the given batches, tagged ``side``."""
     grouped = df.where(F.col(batch).isin(ids)).groupBy(batch, file).agg(measure.alias("n"))
-    return {(row[batch], row[file]): int(row["n"] or 0) for row in grouped.collect()}
+    return grouped.select(
+        F.lit(side).alias("side"),
+        F.col(batch).alias("batch_id"),
+        F.col(file).alias("file_path"),
+        F.col("n").cast("long").alias("n"),
+    )
+
+
+def _collect_per_file(sides: list) -> dict[str, dict[tuple[str, str], int]]:  # type: ignore[type-arg]
+    """The per-file counts of every side in one Spark job (a union), by side."""
+    union = sides[0]
+    for side in sides[1:]:
+        union = union.unionByName(side)
+    counted: dict[str, dict[tuple[str, str], int]] = {}
+    for row in union.collect():
+        counted.setdefault(row["side"], {})[(row["batch_id"], row["file_path"])] = int(
+            row["n"] or 0
+        )
+    return counted
 
 
 def _record_failure(
@@ -395,12 +426,4 @@ def _record_event(
         report.new_columns if report else [],
         None if error is None else f"{type(error).__name__}: {str(error)[:1000]}",
     )
-    event = store.spark.createDataFrame(
-        [row],
-        "run_id string, source string, partitions string, started_at timestamp, "
-        "finished_at timestamp, duration_s double, status string, batches int, "
-        "files_processed long, input_records long, bronze_rows long, dead_lettered long, "
-        "records_per_second double, backlog_files int, new_columns array<string>, "
-        "error string",
-    )
-    store.append(INGESTION_EVENTS, event)
+    store.append_rows(INGESTION_EVENTS, [row], INGESTION_EVENT_SCHEMA)

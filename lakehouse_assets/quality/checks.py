@@ -121,10 +121,10 @@ def record_dq_metrics(
         )
         for o in outcomes
     ]
-    metrics = store.spark.createDataFrame(
+    store.append_rows(
+        DQ_METRICS,
         rows,
         "run_id string, table_name string, partitions string, rule string, action string, "
         "expression string, blocking boolean, evaluated_rows long, failed_rows long, "
         "failure_rate double, status string, evaluated_at timestamp",
     )
-    store.append(DQ_METRICS, metrics)

@@ -62,40 +62,43 @@ def publish_silver_customers(step: SparkStep, run_id: str) -> MaterializeResult:
     store, window = step.store, step.window
     bronze = store.read(bronze_table(sources.CUSTOMER_EVENTS))
     outcome = apply_customer_changes(store, bronze, window, run_id)
-    touched = outcome.affected_keys
-    current = store.read(tables.CUSTOMERS).join(touched, KEY, "left_semi")
-    history = store.read(tables.CUSTOMER_HISTORY).join(touched, KEY, "left_semi")
-    # Customer rules only report (see silver.rules): counted, nothing is split off.
-    quality = count_rules(current, CUSTOMER_RULES, [KEY])
-    record_dq_metrics(
-        store, run_id=run_id, table=tables.CUSTOMERS, window=window, outcomes=quality.outcomes
-    )
-    checks = [
-        unique_key_check(CUSTOMER_KEY_CHECK, store.read(tables.CUSTOMERS), [KEY]),
-        history_integrity_check(history, current),
-        contract_check(CUSTOMERS_CONTRACT, SilverCustomer, current),
-        contract_check(HISTORY_CONTRACT, SilverCustomerHistory, history),
-        *(rule_check_result(o) for o in quality.outcomes),
-        _accounting(outcome),
-    ]
-    metadata = materialization_metadata(
-        store,
-        tables.CUSTOMERS,
-        write=outcome.writes["customers"],
-        extra={
-            "partition": window.label(),
-            "input_events": outcome.input_events,
-            "accepted_events": outcome.accepted,
-            "duplicate_events": outcome.duplicates,
-            "quarantined_events": outcome.quarantined,
-            "quarantine_reasons": MetadataValue.json(dict(outcome.quarantine_reasons)),
-            "live_customers_touched": quality.evaluated_rows,
-            "history_table": store.identifier(tables.CUSTOMER_HISTORY),
-            "history_delta_version": outcome.writes["history"].version,
-            "history_rows": store.read(tables.CUSTOMER_HISTORY).count(),
-            "quarantine_table": store.identifier(tables.CUSTOMER_EVENTS_QUARANTINE),
-        },
-    )
+    try:
+        touched = outcome.affected_keys
+        current = store.read(tables.CUSTOMERS).join(touched, KEY, "left_semi")
+        history = store.read(tables.CUSTOMER_HISTORY).join(touched, KEY, "left_semi")
+        # Customer rules only report (see silver.rules): counted, nothing is split off.
+        quality = count_rules(current, CUSTOMER_RULES, [KEY])
+        record_dq_metrics(
+            store, run_id=run_id, table=tables.CUSTOMERS, window=window, outcomes=quality.outcomes
+        )
+        checks = [
+            unique_key_check(CUSTOMER_KEY_CHECK, store.read(tables.CUSTOMERS), [KEY]),
+            history_integrity_check(history, current),
+            contract_check(CUSTOMERS_CONTRACT, SilverCustomer, current),
+            contract_check(HISTORY_CONTRACT, SilverCustomerHistory, history),
+            *(rule_check_result(o) for o in quality.outcomes),
+            _accounting(outcome),
+        ]
+        metadata = materialization_metadata(
+            store,
+            tables.CUSTOMERS,
+            write=outcome.writes["customers"],
+            extra={
+                "partition": window.label(),
+                "input_events": outcome.input_events,
+                "accepted_events": outcome.accepted,
+                "duplicate_events": outcome.duplicates,
+                "quarantined_events": outcome.quarantined,
+                "quarantine_reasons": MetadataValue.json(dict(outcome.quarantine_reasons)),
+                "live_customers_touched": quality.evaluated_rows,
+                "history_table": store.identifier(tables.CUSTOMER_HISTORY),
+                "history_delta_version": outcome.writes["history"].version,
+                "history_rows": store.row_count(tables.CUSTOMER_HISTORY),
+                "quarantine_table": store.identifier(tables.CUSTOMER_EVENTS_QUARANTINE),
+            },
+        )
+    finally:
+        outcome.release()
     return MaterializeResult(metadata=metadata, check_results=checks)
 
 

@@ -55,6 +55,10 @@ class CdcOutcome:
     writes: dict[str, WriteResult] = field(default_factory=dict)
     missing_from_quarantine: int = 0
 
+    def release(self) -> None:
+        """Drop the cached affected keys (after the checks that read them)."""
+        self.affected_keys.unpersist()
+
     @property
     def accepted(self) -> int:
         return self.dispositions[Disposition.ACCEPTED]
@@ -82,7 +86,9 @@ def apply_customer_changes(
     in_window = F.expr(window.sql_predicate("_landing_date"))
     events = cleanse_customer_events(bronze_events)
     window_events = events.where(in_window)
-    affected = window_events.where(F.col(KEY).isNotNull()).select(KEY).distinct()
+    # Cached: the keys are the scope of the read of related events, both MERGEs and every
+    # check of the publish; unpersisted by the caller (CdcOutcome.release) after the checks.
+    affected = window_events.where(F.col(KEY).isNotNull()).select(KEY).distinct().persist()
     related = events.join(F.broadcast(affected), KEY, "left_semi").unionByName(
         window_events.where(F.col(KEY).isNull())
     )
@@ -123,6 +129,9 @@ def apply_customer_changes(
                 row_keys=[KEY],
             )
         history.unpersist()
+    except BaseException:
+        affected.unpersist()
+        raise
     finally:
         classified.unpersist()
     return outcome

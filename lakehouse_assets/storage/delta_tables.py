@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from lakehouse_assets.partitions import DateWindow
 from lakehouse_assets.storage.ddl import create_table_sql
-from lakehouse_assets.storage.delta_log import LocalDeltaReader, is_local_path
+from lakehouse_assets.storage.delta_log import LocalDeltaReader, append_rows, is_local_path
 from lakehouse_assets.storage.locators import TableLocator, check_identifier
 
 if TYPE_CHECKING:
@@ -294,6 +294,19 @@ class DeltaTableStore:
             options["mergeSchema"] = "true"
         self._save(spec, df, mode="append", options=options)
         return self._result_since(spec, before)
+
+    def append_rows(self, spec: TableSpec, rows: Sequence[tuple], schema: str) -> None:
+        """Append a few rows (tuples in ``schema``'s column order, a Spark DDL string) as one
+        commit: the monitoring tables' one row per run. Local tables take delta-rs (see
+        :func:`~lakehouse_assets.storage.delta_log.append_rows`), others a Spark append."""
+        if self._log is None:
+            self.append(spec, self.spark.createDataFrame(list(rows), schema))
+            return
+        from pyspark.sql.types import StructType
+
+        struct = StructType.fromDDL(schema)
+        self.ensure_table(spec, struct)
+        append_rows(self.identifier(spec), rows, struct)
 
     def overwrite_window(
         self, spec: TableSpec, df: DataFrame, window: DateWindow, column: str
