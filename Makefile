@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 UV_PIN := uv==0.13.9
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install lock demo test lint snapshot dev live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
+.PHONY: install lock demo test lint snapshot dev defs live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
 
 install: $(VENV)/.installed
 
@@ -52,9 +52,15 @@ lint: install
 snapshot: install
 	$(BIN)/python -m lakehouse_assets_tests.definitions_snapshot
 
+# The UI and daemon through dg, Dagster's project CLI ([tool.dg] in pyproject.toml).
 dev: install
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse instance
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
+
+# Load every definition as the UI would and list them (no Spark starts).
+defs: install
+	$(BIN)/dg check defs
+	$(BIN)/dg list defs
 
 # The live loop: UI + daemon with the landing sensor and automation on, and the feed landing one
 # source day every LIVE_SECONDS_PER_DAY seconds until it reaches today (then one per real day).
