@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from lakehouse_assets.gold.contracts import DimGeography
-from lakehouse_assets.gold.dimension_assets import _dimension_checks
+from lakehouse_assets.gold.dimension_assets import _dimension_checks, dimension_checks
 from lakehouse_assets.gold.dimensions import build_dim_geography
 
 pytestmark = pytest.mark.spark
 
 
 def _verdicts(df) -> dict[str, bool]:  # type: ignore[no-untyped-def]
-    checks = _dimension_checks("dim_geography", df, "geography_key", "nation_id", DimGeography)
+    specs = dimension_checks("dim_geography", DimGeography)
+    checks = _dimension_checks(specs, df, "geography_key", "nation_id")
     return {c.check_name: c.passed for c in checks}
 
 

@@ -1,4 +1,10 @@
-"""Gold facts: orders and order lines keyed to the dimensions, and the daily aggregate."""
+"""Gold facts: orders and order lines keyed to the dimensions, and the daily aggregate.
+
+Each check's name has one source, its ``AssetCheckSpec``: the asset declares the spec and the
+result is built from ``spec.name``, so renaming a check cannot break only at run time.
+"""
+
+from dataclasses import dataclass
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult
 from pandera.pyspark import DataFrameModel
@@ -27,24 +33,41 @@ from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.table_checks import unique_key_check
 
 
-def _fact_check_specs(
+@dataclass(frozen=True)
+class FactChecks:
+    """A fact's checks: the specs it declares are the names its results carry."""
+
+    grain: AssetCheckSpec
+    reconciles: AssetCheckSpec
+    foreign_keys: AssetCheckSpec
+    unknown_members: AssetCheckSpec
+    contract: AssetCheckSpec
+
+    @property
+    def specs(self) -> list[AssetCheckSpec]:
+        return [self.grain, self.reconciles, self.foreign_keys, self.unknown_members, self.contract]
+
+
+def fact_checks(
     asset: str, grain: str, reconciles_with: str, contract: type[DataFrameModel]
-) -> list[AssetCheckSpec]:
-    return [
-        AssetCheckSpec(f"{asset}_grain_unique", asset=asset, blocking=True, description=grain),
-        AssetCheckSpec(
+) -> FactChecks:
+    return FactChecks(
+        grain=AssetCheckSpec(
+            f"{asset}_grain_unique", asset=asset, blocking=True, description=grain
+        ),
+        reconciles=AssetCheckSpec(
             f"{asset}_reconciles_with_{reconciles_with}",
             asset=asset,
             blocking=True,
             description=f"Per order date, rows and amount equal {reconciles_with}'s.",
         ),
-        AssetCheckSpec(
+        foreign_keys=AssetCheckSpec(
             f"{asset}_foreign_keys",
             asset=asset,
             blocking=True,
             description="Every foreign key exists in its dimension (unknown member included).",
         ),
-        AssetCheckSpec(
+        unknown_members=AssetCheckSpec(
             f"{asset}_unknown_members",
             asset=asset,
             description=(
@@ -52,8 +75,29 @@ def _fact_check_specs(
                 "rows have arrived to re-key them."
             ),
         ),
-        contract_check_spec(asset, f"{asset}_contract", contract),
-    ]
+        contract=contract_check_spec(asset, f"{asset}_contract", contract),
+    )
+
+
+FACT_ORDERS_CHECKS = fact_checks("fact_orders", "One row per order_id.", "silver", FactOrders)
+FACT_SALES_CHECKS = fact_checks(
+    "fact_sales", "One row per (order_id, line_number).", "silver", FactSales
+)
+AGG_GRAIN_CHECK = AssetCheckSpec(
+    "agg_daily_sales_grain_unique",
+    asset="agg_daily_sales",
+    blocking=True,
+    description="One row per (order_date, geography_key, market_segment).",
+)
+AGG_RECONCILES_CHECK = AssetCheckSpec(
+    "agg_daily_sales_reconciles_with_fact",
+    asset="agg_daily_sales",
+    blocking=True,
+    description="Per order date, line count and net amount equal fact_sales'.",
+)
+AGG_CONTRACT_CHECK = contract_check_spec(
+    "agg_daily_sales", "agg_daily_sales_contract", AggDailySales
+)
 
 
 def _net_of_silver_lines() -> F.Column:
@@ -65,7 +109,7 @@ def _net_of_silver_lines() -> F.Column:
     layer="gold",
     description="Orders fact, one row per order keyed to the customer version of its date.",
     deps=["silver_orders", "silver_line_items", "dim_customer", "dim_date"],
-    check_specs=_fact_check_specs("fact_orders", "One row per order_id.", "silver", FactOrders),
+    check_specs=FACT_ORDERS_CHECKS.specs,
 )
 def fact_orders(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
@@ -77,22 +121,22 @@ def fact_orders(context: AssetExecutionContext) -> MaterializeResult:
 
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         return [
-            unique_key_check("fact_orders_grain_unique", written, ["order_id"]),
+            unique_key_check(FACT_ORDERS_CHECKS.grain.name, written, ["order_id"]),
             reconciliation_check(
-                "fact_orders_reconciles_with_silver",
+                FACT_ORDERS_CHECKS.reconciles.name,
                 expected=Totals(orders, F.sum("total_price")),
                 actual=Totals(written, F.sum("total_price")),
             ),
             *foreign_key_checks(
-                "fact_orders_foreign_keys",
-                "fact_orders_unknown_members",
+                FACT_ORDERS_CHECKS.foreign_keys.name,
+                FACT_ORDERS_CHECKS.unknown_members.name,
                 written,
                 [
                     ForeignKey("customer_key", dim_customer, "customer_key"),
                     ForeignKey("date_key", store.read(tables.DIM_DATE), "date_key"),
                 ],
             ),
-            contract_check("fact_orders_contract", FactOrders, written),
+            contract_check(FACT_ORDERS_CHECKS.contract.name, FactOrders, written),
         ]
 
     return publish_gold_window(
@@ -105,9 +149,7 @@ def fact_orders(context: AssetExecutionContext) -> MaterializeResult:
     layer="gold",
     description="Sales fact, one row per order line, keyed to the dimensions as of its order date.",
     deps=["silver_line_items", "fact_orders", "dim_product", "dim_supplier", "dim_date"],
-    check_specs=_fact_check_specs(
-        "fact_sales", "One row per (order_id, line_number).", "silver", FactSales
-    ),
+    check_specs=FACT_SALES_CHECKS.specs,
 )
 def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
@@ -121,15 +163,15 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         dates = store.read(tables.DIM_DATE)
         return [
-            unique_key_check("fact_sales_grain_unique", written, ["order_id", "line_number"]),
+            unique_key_check(FACT_SALES_CHECKS.grain.name, written, ["order_id", "line_number"]),
             reconciliation_check(
-                "fact_sales_reconciles_with_silver",
+                FACT_SALES_CHECKS.reconciles.name,
                 expected=Totals(lines, _net_of_silver_lines()),
                 actual=Totals(written, F.sum("net_amount")),
             ),
             *foreign_key_checks(
-                "fact_sales_foreign_keys",
-                "fact_sales_unknown_members",
+                FACT_SALES_CHECKS.foreign_keys.name,
+                FACT_SALES_CHECKS.unknown_members.name,
                 written,
                 [
                     ForeignKey("customer_key", store.read(tables.DIM_CUSTOMER), "customer_key"),
@@ -141,7 +183,7 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
                     ForeignKey("receipt_date_key", dates, "date_key", nullable=True),
                 ],
             ),
-            contract_check("fact_sales_contract", FactSales, written),
+            contract_check(FACT_SALES_CHECKS.contract.name, FactSales, written),
         ]
 
     return publish_gold_window(
@@ -160,21 +202,7 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
     layer="gold",
     description="Daily sales per customer nation and market segment (as of the order date).",
     deps=["fact_sales", "dim_customer", "dim_geography"],
-    check_specs=[
-        AssetCheckSpec(
-            "agg_daily_sales_grain_unique",
-            asset="agg_daily_sales",
-            blocking=True,
-            description="One row per (order_date, geography_key, market_segment).",
-        ),
-        AssetCheckSpec(
-            "agg_daily_sales_reconciles_with_fact",
-            asset="agg_daily_sales",
-            blocking=True,
-            description="Per order date, line count and net amount equal fact_sales'.",
-        ),
-        contract_check_spec("agg_daily_sales", "agg_daily_sales_contract", AggDailySales),
-    ],
+    check_specs=[AGG_GRAIN_CHECK, AGG_RECONCILES_CHECK, AGG_CONTRACT_CHECK],
 )
 def agg_daily_sales(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
@@ -187,13 +215,13 @@ def agg_daily_sales(context: AssetExecutionContext) -> MaterializeResult:
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         grain = ["order_date", "geography_key", "market_segment"]
         return [
-            unique_key_check("agg_daily_sales_grain_unique", written, grain),
+            unique_key_check(AGG_GRAIN_CHECK.name, written, grain),
             reconciliation_check(
-                "agg_daily_sales_reconciles_with_fact",
+                AGG_RECONCILES_CHECK.name,
                 expected=Totals(facts, F.sum("net_amount")),
                 actual=Totals(written, F.sum("net_amount"), row_count=F.sum("line_count")),
             ),
-            contract_check("agg_daily_sales_contract", AggDailySales, written),
+            contract_check(AGG_CONTRACT_CHECK.name, AggDailySales, written),
         ]
 
     return publish_gold_window(context, step, tables.AGG_DAILY_SALES, rows, "order_date", checks)

@@ -57,22 +57,37 @@ from lakehouse_assets.storage import DeltaTableStore, TableSpec
 from lakehouse_assets.table_checks import unique_key_check
 
 
-def _dimension_check_specs(asset: str, contract: type[DataFrameModel]) -> list[AssetCheckSpec]:
-    return [
-        AssetCheckSpec(
+@dataclass(frozen=True)
+class DimensionChecks:
+    """A dimension's key checks: the specs it declares are the names its results carry."""
+
+    key_unique: AssetCheckSpec
+    unknown_member: AssetCheckSpec
+    contract: AssetCheckSpec
+    contract_model: type[DataFrameModel]
+
+    @property
+    def specs(self) -> list[AssetCheckSpec]:
+        return [self.key_unique, self.unknown_member, self.contract]
+
+
+def dimension_checks(asset: str, contract: type[DataFrameModel]) -> DimensionChecks:
+    return DimensionChecks(
+        key_unique=AssetCheckSpec(
             f"{asset}_key_unique",
             asset=asset,
             blocking=True,
             description="The surrogate key and the natural key each identify one row.",
         ),
-        AssetCheckSpec(
+        unknown_member=AssetCheckSpec(
             f"{asset}_has_unknown_member",
             asset=asset,
             blocking=True,
             description="Exactly one unknown member (key -1) for facts whose reference is late.",
         ),
-        contract_check_spec(asset, f"{asset}_contract", contract),
-    ]
+        contract=contract_check_spec(asset, f"{asset}_contract", contract),
+        contract_model=contract,
+    )
 
 
 @cache
@@ -99,7 +114,7 @@ def _dimension_key_stats(written: DataFrame, surrogate: str, natural: str) -> di
 
 
 def _dimension_checks(
-    asset: str, written: DataFrame, surrogate: str, natural: str, contract: type[DataFrameModel]
+    checks: DimensionChecks, written: DataFrame, surrogate: str, natural: str
 ) -> list[AssetCheckResult]:
     stats = _dimension_key_stats(written, surrogate, natural)
     # A key is unique when every row has one (no NULL) and no two rows share it.
@@ -111,7 +126,7 @@ def _dimension_checks(
     )
     return [
         AssetCheckResult(
-            check_name=f"{asset}_key_unique",
+            check_name=checks.key_unique.name,
             passed=surrogate_unique and natural_unique,
             metadata={
                 f"{surrogate}_distinct": stats["surrogate_distinct"],
@@ -120,12 +135,24 @@ def _dimension_checks(
             },
         ),
         AssetCheckResult(
-            check_name=f"{asset}_has_unknown_member",
+            check_name=checks.unknown_member.name,
             passed=stats["unknown"] == 1,
             metadata={"unknown_members": stats["unknown"]},
         ),
-        contract_check(f"{asset}_contract", contract, written),
+        contract_check(checks.contract.name, checks.contract_model, written),
     ]
+
+
+DIM_DATE_KEY_CHECK = AssetCheckSpec(
+    "dim_date_key_unique", asset="dim_date", blocking=True, description="One row per key."
+)
+DIM_DATE_COMPLETE_CHECK = AssetCheckSpec(
+    "dim_date_complete",
+    asset="dim_date",
+    blocking=True,
+    description="Every day of the range is present (no gaps for facts to fall into).",
+)
+DIM_DATE_CONTRACT_CHECK = contract_check_spec("dim_date", "dim_date_contract", DimDate)
 
 
 class DimDateConfig(Config):
@@ -144,18 +171,7 @@ class DimDateConfig(Config):
         "Date dimension: calendar and fiscal attributes and holidays, in whole years from "
         "1992 (or the partition start) to the year after the newest partition."
     ),
-    check_specs=[
-        AssetCheckSpec(
-            "dim_date_key_unique", asset="dim_date", blocking=True, description="One row per key."
-        ),
-        AssetCheckSpec(
-            "dim_date_complete",
-            asset="dim_date",
-            blocking=True,
-            description="Every day of the range is present (no gaps for facts to fall into).",
-        ),
-        contract_check_spec("dim_date", "dim_date_contract", DimDate),
-    ],
+    check_specs=[DIM_DATE_KEY_CHECK, DIM_DATE_COMPLETE_CHECK, DIM_DATE_CONTRACT_CHECK],
 )
 def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> MaterializeResult:
     step = spark_step(context)
@@ -169,13 +185,13 @@ def dim_date(context: AssetExecutionContext, config: DimDateConfig) -> Materiali
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         rows = written.count()
         return [
-            unique_key_check("dim_date_key_unique", written, ["date_key"]),
+            unique_key_check(DIM_DATE_KEY_CHECK.name, written, ["date_key"]),
             AssetCheckResult(
-                check_name="dim_date_complete",
+                check_name=DIM_DATE_COMPLETE_CHECK.name,
                 passed=rows == days,
                 metadata={"rows": rows, "days_expected": days},
             ),
-            contract_check("dim_date_contract", DimDate, written),
+            contract_check(DIM_DATE_CONTRACT_CHECK.name, DimDate, written),
         ]
 
     inputs = build_inputs(
@@ -216,6 +232,7 @@ class ReferenceDimension:
 
 def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition:
     """The asset of ``dimension``: overwrite the whole table, then the dimension checks."""
+    checks = dimension_checks(dimension.name, dimension.contract)
 
     @spark_asset(
         name=dimension.name,
@@ -223,7 +240,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
         partitioned=False,
         description=dimension.description,
         deps=list(dimension.deps),
-        check_specs=_dimension_check_specs(dimension.name, dimension.contract),
+        check_specs=checks.specs,
     )
     def _dimension(context: AssetExecutionContext) -> MaterializeResult:
         step = spark_step(context)
@@ -233,11 +250,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
             dimension.table,
             lambda: dimension.build(step.store),
             lambda written: _dimension_checks(
-                dimension.name,
-                written,
-                dimension.surrogate_key,
-                dimension.natural_key,
-                dimension.contract,
+                checks, written, dimension.surrogate_key, dimension.natural_key
             ),
             build_inputs(step.store, dimension.inputs, _dimension_code()),
         )
@@ -287,21 +300,22 @@ dim_geography, dim_product, dim_supplier = (
 )
 
 
+DIM_CUSTOMER_CHECKS = dimension_checks("dim_customer", DimCustomer)
+DIM_CUSTOMER_SCD2_CHECK = AssetCheckSpec(
+    "dim_customer_scd2_integrity",
+    asset="dim_customer",
+    blocking=True,
+    description="One current version per customer; effective ranges never overlap.",
+)
+
+
 @spark_asset(
     name="dim_customer",
     layer="gold",
     partitioned=False,
     description="Customers as SCD2 versions from silver.customer_history, plus the unknown member.",
     deps=["silver_customers", "dim_geography"],
-    check_specs=[
-        *_dimension_check_specs("dim_customer", DimCustomer),
-        AssetCheckSpec(
-            "dim_customer_scd2_integrity",
-            asset="dim_customer",
-            blocking=True,
-            description="One current version per customer; effective ranges never overlap.",
-        ),
-    ],
+    check_specs=[*DIM_CUSTOMER_CHECKS.specs, DIM_CUSTOMER_SCD2_CHECK],
 )
 def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
     step = spark_step(context)
@@ -319,8 +333,8 @@ def dim_customer(context: AssetExecutionContext) -> MaterializeResult:
     def checks(written: DataFrame) -> list[AssetCheckResult]:
         # customer_id repeats once per version: the surrogate key is the grain on both counts.
         key = "customer_key"
-        results = _dimension_checks("dim_customer", written, key, key, DimCustomer)
-        integrity = scd2_date_integrity_check("dim_customer_scd2_integrity", written, "customer_id")
+        results = _dimension_checks(DIM_CUSTOMER_CHECKS, written, key, key)
+        integrity = scd2_date_integrity_check(DIM_CUSTOMER_SCD2_CHECK.name, written, "customer_id")
         return [*results, integrity]
 
     return publish_gold_table(context, step, tables.DIM_CUSTOMER, rows, checks, inputs)

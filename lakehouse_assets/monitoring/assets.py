@@ -40,6 +40,13 @@ def undocumented_gold_columns(tables: list[DictionaryTable]) -> list[str]:
     return missing
 
 
+GOLD_DOCUMENTED_CHECK = AssetCheckSpec(
+    "gold_tables_documented",
+    asset="data_dictionary",
+    description="Every gold table and column carries a comment.",
+)
+
+
 @spark_asset(
     name="data_dictionary",
     layer="monitoring",
@@ -47,13 +54,7 @@ def undocumented_gold_columns(tables: list[DictionaryTable]) -> list[str]:
     partitioned=False,
     description="monitoring.data_dictionary: every table and column with type and comment.",
     deps=[key for a in [*TABLE_ASSETS, *DOWNSTREAM_ASSETS] for key in a.keys],
-    check_specs=[
-        AssetCheckSpec(
-            "gold_tables_documented",
-            asset="data_dictionary",
-            description="Every gold table and column carries a comment.",
-        )
-    ],
+    check_specs=[GOLD_DOCUMENTED_CHECK],
 )
 def data_dictionary(context: AssetExecutionContext) -> MaterializeResult:
     store = spark_step(context).store
@@ -67,7 +68,7 @@ def data_dictionary(context: AssetExecutionContext) -> MaterializeResult:
         ),
         check_results=[
             AssetCheckResult(
-                check_name="gold_tables_documented",
+                check_name=GOLD_DOCUMENTED_CHECK.name,
                 passed=not missing,
                 metadata={"undocumented": missing[:50], "undocumented_count": len(missing)},
             )
