@@ -52,14 +52,14 @@ def compare_lakehouses(root_a: Path, root_b: Path) -> dict[str, dict[str, int]]:
     ``differing`` counts rows (with multiplicity) found in one table and not the other; a table
     missing from either lakehouse is recorded as -1 everywhere.
     """
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
     from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
     spark = spark_session(settings_for(root_a, root_a))
     store_a = DeltaTableStore(spark, PathLocator(str(root_a)))
     store_b = DeltaTableStore(spark, PathLocator(str(root_b)))
     compared = {}
-    for spec in (s for s in ALL_TABLES if s.qualified_name in COMPARED_TABLES):
+    for spec in (s for s in lakehouse_tables() if s.qualified_name in COMPARED_TABLES):
         if not (store_a.exists(spec) and store_b.exists(spec)):
             compared[spec.qualified_name] = {"rows_a": -1, "rows_b": -1, "differing": -1}
             continue

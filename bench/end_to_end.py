@@ -89,7 +89,7 @@ def end_to_end(
 
     ``days`` limits the dates (a smoke test of the benchmark itself; reports use all dates).
     """
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
     from lakehouse_assets.partitions import TPCH_FIRST_ORDER_DATE as first
     from lakehouse_assets.partitions import TPCH_LAST_ORDER_DATE
     from lakehouse_assets.storage import DeltaTableStore, PathLocator
@@ -120,7 +120,9 @@ def end_to_end(
     facts = fact_build_reference(spark, scratch, run.step_seconds)
 
     store = DeltaTableStore(spark, PathLocator(str(scratch / "project")))
-    project_rows = {s.qualified_name: store.row_count(s) for s in ALL_TABLES if store.exists(s)}
+    project_rows = {
+        s.qualified_name: store.row_count(s) for s in lakehouse_tables() if store.exists(s)
+    }
     mismatched = {
         t: (n, project_rows.get(t)) for t, n in plain_rows.items() if project_rows.get(t) != n
     }

@@ -178,11 +178,18 @@ def daily_on_history(workdir: Path, scale_factor: float, history_days: int) -> d
 
 def whole_table_steps() -> list[str]:
     """The daily job's unpartitioned assets (dimensions, knowledge base, data dictionary)."""
-    from lakehouse_assets.monitoring.assets import data_dictionary
-    from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, TABLE_ASSETS
+    from dagster import AssetsDefinition
 
-    assets = [*TABLE_ASSETS, *DOWNSTREAM_ASSETS, data_dictionary]
-    return sorted(k.to_user_string() for a in assets if a.partitions_def is None for k in a.keys)
+    from lakehouse_assets.definitions import defs
+
+    assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
+    return sorted(
+        k.to_user_string()
+        for a in assets
+        if a.is_executable and a.partitions_def is None
+        for k in a.keys
+        if k.to_user_string() != "pipeline_runs"
+    )
 
 
 def history_events(steps: int, checks: int) -> dict[str, Any]:

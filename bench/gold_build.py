@@ -72,15 +72,19 @@ def fresh_root(scratch: Path, name: str, inputs: Path) -> Path:
 
 def run_assets(root: Path, landing: Path, first: dt.date, last: dt.date, names) -> dict:  # type: ignore[no-untyped-def]
     """Invoke the named gold assets for first..last; return failed checks."""
-    from dagster import PartitionKeyRange, build_asset_context
+    from dagster import AssetsDefinition, PartitionKeyRange, build_asset_context
 
     from lakehouse_assets.definitions import build_definitions
-    from lakehouse_assets.resources import build_resources
     from lakehouse_assets.settings import LakehouseSettings
 
     settings = LakehouseSettings("local", str(root), str(landing), str(root / "_cp"), "dev")
-    assets = {a.key.to_user_string(): a for a in build_definitions(settings).assets or []}
-    resources = build_resources(settings)
+    defs = build_definitions(settings)
+    assets = {
+        a.key.to_user_string(): a
+        for a in defs.assets or []
+        if isinstance(a, AssetsDefinition) and a.is_executable
+    }
+    resources = dict(defs.resources or {})
     failed = []
     for name in names:
         context = build_asset_context(
@@ -96,13 +100,13 @@ def run_dagster(root: Path, landing: Path, first: dt.date, last: dt.date) -> boo
     from dagster import materialize
 
     from lakehouse_assets.definitions import build_definitions
-    from lakehouse_assets.resources import build_resources
     from lakehouse_assets.settings import LakehouseSettings
 
     settings = LakehouseSettings("local", str(root), str(landing), str(root / "_cp"), "dev")
+    defs = build_definitions(settings)
     result = materialize(
-        list(build_definitions(settings).assets or []),
-        resources=build_resources(settings),
+        list(defs.assets or []),
+        resources=dict(defs.resources or {}),
         selection=list(GOLD_ASSETS),
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),

@@ -64,15 +64,15 @@ def definitions_with_job(settings: LakehouseSettings, name: str, groups: tuple[s
     from lakehouse_assets.definitions import build_definitions
     from lakehouse_assets.operations.freshness_checks import freshness_check_keys
     from lakehouse_assets.partitions import daily_partitions
-    from lakehouse_assets.table_assets import TABLE_ASSETS
 
+    defs = build_definitions(settings)
     selection = (
-        AssetSelection.groups(*groups)
+        AssetSelection.groups(*groups).materializable()
         - AssetSelection.assets("pipeline_runs")
-        - AssetSelection.checks(*freshness_check_keys(TABLE_ASSETS))
+        - AssetSelection.checks(*freshness_check_keys(defs.assets or []))
     )
     job = define_asset_job(name, selection=selection, partitions_def=daily_partitions)
-    return Definitions.merge(build_definitions(settings), Definitions(jobs=[job]))
+    return Definitions.merge(defs, Definitions(jobs=[job]))
 
 
 @dataclass

@@ -193,7 +193,7 @@ def run_plain_downstream(
     """
     from deltalake import write_deltalake
 
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
     from lakehouse_assets.features.assets import DRIFT_SCHEMA, drift_rows
     from lakehouse_assets.features.customer_features import build_customer_features
     from lakehouse_assets.features.tables import CUSTOMER_FEATURES, FEATURE_DRIFT
@@ -250,7 +250,7 @@ def run_plain_downstream(
     write_deltalake(str(kb / "document_embeddings"), embedded.rows, mode="overwrite")
     publish_local_index(kb / "index", str(kb / "document_embeddings"), MODEL_NAME)
 
-    entries = describe_lakehouse(store, [s for s in ALL_TABLES if s != DATA_DICTIONARY])
+    entries = describe_lakehouse(store, [s for s in lakehouse_tables() if s != DATA_DICTIONARY])
     dictionary_dataframe(store, entries).write.format("delta").mode("overwrite").save(
         store.identifier(DATA_DICTIONARY)
     )

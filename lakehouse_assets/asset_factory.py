@@ -11,9 +11,14 @@ Definitions are built (``operations/policies.py``), not here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import inspect
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
@@ -23,6 +28,8 @@ from dagster import (
     AssetMaterialization,
     AssetsDefinition,
     BetaWarning,
+    CodeReferencesMetadataValue,
+    LocalFileCodeReference,
     asset,
 )
 
@@ -36,13 +43,14 @@ from lakehouse_assets.partitions import (
     partition_window,
     single_run_backfill,
 )
-from lakehouse_assets.resources.keys import LAYERS, step_launcher_key
+from lakehouse_assets.resources.keys import step_launcher_key
+from lakehouse_assets.table_lineage import table_tags, writes_metadata
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from lakehouse_assets.resources import LakehouseStorage
-    from lakehouse_assets.storage import DeltaTableStore
+    from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
 # The concurrency pool of every step that writes lakehouse tables. Layers share tables (the
 # dead-letter queue, the file ledger, dq_metrics, ingestion events), so the shipped instance
@@ -59,14 +67,17 @@ def layer_asset(
     *,
     layer: str,
     partitioned: bool = True,
+    writes: Sequence[TableSpec] = (),
     **options: Any,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """``@asset`` in ``layer``'s group, daily-partitioned with single-run backfills (or, with
     ``partitioned=False``, a whole table: one state, no dates), retried only on transient
-    errors. The shape every table asset shares, Spark or not."""
-    if layer not in LAYERS:
-        raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+    errors. The shape every table asset shares, Spark or not.
+
+    ``writes``: the tables the step writes, its own first, then those it writes on the side
+    (see :mod:`lakehouse_assets.table_lineage`)."""
     options = dict(
+        tags={**asset_tags(layer, writes), **options.pop("tags", {})},
         group_name=layer,
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run_backfill if partitioned else None,
@@ -76,12 +87,52 @@ def layer_asset(
     )
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        metadata = {
+            **writes_metadata(writes),
+            **source_code_metadata(fn),
+            **options.pop("metadata", {}),
+        }
+        code_version = options.pop("code_version", None) or package_code_version(fn)
         # backfill_policy is marked beta; single-run backfills are a deliberate dependency.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BetaWarning)
-            return asset(**options)(fail_fast_unless_transient(fn))
+            return asset(**options, metadata=metadata, code_version=code_version)(
+                fail_fast_unless_transient(fn)
+            )
 
     return decorate
+
+
+def asset_tags(layer: str, writes: Sequence[TableSpec]) -> dict[str, str]:
+    """The layer, and whether the asset's own table (the first it writes) holds personal
+    data (a side table it writes, such as the dead-letter queue, carries its own tag)."""
+    return table_tags(layer, writes[0] if writes else None)
+
+
+def source_code_metadata(fn: Callable[..., Any]) -> dict[str, Any]:
+    """A link from the asset in the UI to the function that builds it."""
+    path = inspect.getsourcefile(fn)
+    if path is None:
+        return {}
+    _, line = inspect.getsourcelines(fn)
+    reference = LocalFileCodeReference(file_path=path, line_number=line)
+    return {"dagster/code_references": CodeReferencesMetadataValue(code_references=[reference])}
+
+
+def package_code_version(fn: Callable[..., Any]) -> str:
+    """A digest of the source of the package that defines ``fn`` (its layer): an asset's code
+    version changes when anything its layer builds it with changes."""
+    module = sys.modules[fn.__module__]
+    return _package_digest(str(Path(inspect.getfile(module)).parent))
+
+
+@cache
+def _package_digest(folder: str) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def spark_asset(

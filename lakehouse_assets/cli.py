@@ -234,14 +234,14 @@ def replay_dead_letters(args: argparse.Namespace) -> int:
 
 def write_data_dictionary(output: str) -> int:
     """Render every built table's columns and comments as Markdown."""
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
     from lakehouse_assets.monitoring.data_dictionary import describe_lakehouse, dictionary_markdown
     from lakehouse_assets.resources import build_resources
 
     settings = LakehouseSettings.from_env()
     resources = build_resources(settings)
     store = resources["storage"].store(resources["spark"].get_session())
-    markdown = dictionary_markdown(describe_lakehouse(store, ALL_TABLES))
+    markdown = dictionary_markdown(describe_lakehouse(store, lakehouse_tables()))
     if output == "-":
         print(markdown)
     else:
@@ -255,13 +255,13 @@ def print_tables() -> None:
     """Each table's location and row count, read with delta-rs (no Spark needed)."""
     from deltalake import DeltaTable
 
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
     from lakehouse_assets.storage import PathLocator
 
     settings = LakehouseSettings.from_env()
     locator = PathLocator(settings.root)
     print(f"tables under {settings.root}:")
-    for spec in ALL_TABLES:
+    for spec in lakehouse_tables():
         path = locator.identifier(spec.layer, spec.name)
         if not DeltaTable.is_deltatable(path):
             print(f"  {spec.qualified_name:<28} (not materialized)")

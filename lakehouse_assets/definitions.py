@@ -1,116 +1,56 @@
-"""The one Definitions object of the code location.
+"""The one Definitions object of the code location: each layer's own definitions, merged.
+
+Every layer package builds and hands up its definitions (``<layer>/definitions.py``: its
+assets with their checks, and the jobs and resources it owns). Then what spans the whole graph
+is built from the graph it is given, not from a list of what exists: the side tables the
+steps write (:mod:`lakehouse_assets.table_lineage`), the data dictionary and run history
+(``observability``), the restore job, the landing sensor, the batch jobs, the freshness checks
+and sensors (``operations``), and the policies (owners, freshness, automation).
 
 Environment is read here, once: ``LAKEHOUSE_ENV`` selects the resources (and the executor);
 assets are identical in every environment. Building the Definitions starts no Spark session and
-opens no connection, so ``dagster definitions validate`` stays fast.
+opens no connection, so ``dg check defs`` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
 
 from dagster import (
-    AssetCheckKey,
-    AssetSelection,
-    AutomationConditionSensorDefinition,
-    DefaultSensorStatus,
+    AssetsDefinition,
     Definitions,
+    PreviewWarning,
     colored_console_logger,
     in_process_executor,
     multiprocess_executor,
 )
 
-from lakehouse_assets.bronze.assets import bronze_asset_name
-from lakehouse_assets.bronze.sensors import LandingTarget, landing_sensor
-from lakehouse_assets.bronze.sources import ALL_SOURCES
-from lakehouse_assets.gold.restore import auto_restore_sensor, restore_table
-from lakehouse_assets.jobs import DAILY_JOB_NAME, build_jobs
-from lakehouse_assets.monitoring.assets import monitoring_assets
-from lakehouse_assets.operations.alert_router import alert_router_sensor
-from lakehouse_assets.operations.freshness_checks import (
-    FRESHNESS_CHECK_NAME,
-    build_freshness_checks,
-    freshness_check_keys,
-    freshness_sensor,
-)
+from lakehouse_assets.bronze import definitions as bronze
+from lakehouse_assets.features import definitions as features
+from lakehouse_assets.gold import definitions as gold
+from lakehouse_assets.gold.restore import restore_definitions
+from lakehouse_assets.jobs import DAILY_JOB_NAME, jobs_defs
+from lakehouse_assets.observability.assets import monitoring_assets
+from lakehouse_assets.operations import definitions as operations
+from lakehouse_assets.operations.freshness_checks import freshness_check_keys
 from lakehouse_assets.operations.json_logs import json_logger
-from lakehouse_assets.operations.orphaned_runs import orphaned_run_sensor
-from lakehouse_assets.operations.policies import apply_operational_policies
-from lakehouse_assets.partitions import PARTITION_CALENDAR
-from lakehouse_assets.resources import build_resources
+from lakehouse_assets.operations.policies import asset_policies
+from lakehouse_assets.resources import build_resources, step_launcher_layers
 from lakehouse_assets.settings import LakehouseSettings
-from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, DOWNSTREAM_CHECKS, TABLE_ASSETS
-
-AUTOMATION_SENSOR_NAME = "lakehouse_automation"
-
-
-def landing_targets(assets: list) -> dict[str, LandingTarget]:
-    """Per source: its bronze asset and every table built from it (daily dates and whole
-    tables), with their own checks (not the freshness checks), which one landing run
-    materializes: a range run builds each whole table once."""
-    # Tables only: monitoring (the data dictionary, run history) is the daily job's business.
-    tables = {key for a in assets for key in a.keys if a.group_names_by_key[key] != "monitoring"}
-    checks_of = {key: _own_checks(a, {key}) for a in assets for key in a.keys}
-    targets = {}
-    for source in ALL_SOURCES:
-        selection = AssetSelection.assets(bronze_asset_name(source)).downstream()
-        keys = sorted(k for k in selection.resolve(assets) if k in tables)
-        checks = [c for k in keys for c in checks_of.get(k, [])]
-        targets[source.name] = LandingTarget(tuple(keys), tuple(checks))
-    return targets
+from lakehouse_assets.silver import definitions as silver
+from lakehouse_assets.table_lineage import side_table_specs, tables_written
+from lakehouse_assets.vector_index import definitions as vector_index
 
 
-def generated_target(assets: list) -> LandingTarget:
-    """The table assets built from no source (the date dimension), with their own checks."""
-    keys = {
-        key
-        for a in assets
-        for key in a.keys
-        if not a.asset_deps[key] and a.group_names_by_key[key] in ("silver", "gold")
-    }
-    checks = [c for a in assets for c in _own_checks(a, keys)]
-    return LandingTarget(tuple(sorted(keys)), tuple(checks))
-
-
-def _own_checks(assets_def: Any, keys: set) -> list[AssetCheckKey]:
-    """The checks an asset reports about ``keys``, not the freshness checks judging it."""
-    return [
-        c for c in assets_def.check_keys if c.asset_key in keys and c.name != FRESHNESS_CHECK_NAME
-    ]
-
-
-def build_sensors(settings: LakehouseSettings, assets: list) -> list:
-    """The landing sensor, declarative automation, gold auto-restore, freshness SLAs and
-    alert routing. ``LAKEHOUSE_LIVE=true`` starts the live loop's sensors RUNNING."""
-    live = DefaultSensorStatus.RUNNING if settings.operations.live else DefaultSensorStatus.STOPPED
-    return [
-        auto_restore_sensor(settings.auto_restore),
-        freshness_sensor(settings),
-        alert_router_sensor(assets, settings),
-        orphaned_run_sensor(),
-        landing_sensor(
-            ALL_SOURCES,
-            landing_root=settings.landing_root,
-            job_name=DAILY_JOB_NAME,
-            interval_seconds=settings.sensor_interval_seconds,
-            calendar=PARTITION_CALENDAR,
-            targets=landing_targets(assets),
-            generated=generated_target(assets),
-            default_status=live,
-        ),
-        # Dagster's own automation daemon evaluates the assets' automation conditions; this
-        # names the sensor and sets its interval and default state explicitly.
-        AutomationConditionSensorDefinition(
-            AUTOMATION_SENSOR_NAME,
-            # Not the freshness checks: they judge runs from outside, on their own sensor,
-            # and a run that materializes a table must not also carry its SLA verdict.
-            target=AssetSelection.all() - AssetSelection.checks(*freshness_check_keys(assets)),
-            minimum_interval_seconds=settings.operations.automation_interval_seconds,
-            default_status=live,
-            run_tags={"lakehouse/trigger": "automation"},
-            description="Carries bronze's changes to silver, gold, features and the index.",
-        ),
-    ]
+def layer_definitions(settings: LakehouseSettings) -> Definitions:
+    """Bronze through the vector index, each layer's own definitions merged."""
+    return Definitions.merge(
+        bronze.build_defs(),
+        silver.build_defs(),
+        gold.build_defs(),
+        features.build_defs(),
+        vector_index.build_defs(settings),
+    )
 
 
 def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
@@ -118,32 +58,37 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     settings = settings or LakehouseSettings.from_env()
     if settings.env == "local":
         settings.require_usable_locations()
-    # Locally every step of a run shares one Spark JVM (in-process); on Databricks each step
-    # runs on a cluster through the step launcher, so steps may run in parallel processes.
-    executor = in_process_executor if settings.env == "local" else multiprocess_executor
-    jobs_and_schedules = build_jobs(settings.log_format)
-    # Snapshot sources: they land only on the days they change. (Whole tables, the
-    # unpartitioned dimensions and knowledge base, are told apart by their partitioning.)
-    snapshots = AssetSelection.assets(
-        *[bronze_asset_name(s) for s in ALL_SOURCES if not s.daily_extract]
+    layers = layer_definitions(settings)
+    table_assets = [a for a in layers.assets or [] if isinstance(a, AssetsDefinition)]
+    side_tables = [*side_table_specs(table_assets), operations.sla_metrics_spec()]
+    monitoring = monitoring_assets(table_assets, side_tables)
+    graph = [*table_assets, *monitoring]
+    lakehouse = Definitions.merge(
+        layers,
+        Definitions(assets=[*monitoring, *side_tables]),
+        restore_definitions(settings.auto_restore, tables_written([*graph, *side_tables])),
+        bronze.landing_defs(settings, table_assets, DAILY_JOB_NAME),
+        jobs_defs(freshness_check_keys(graph), settings.log_format),
+        operations.build_defs(settings, graph, bronze.landed_since(settings)),
+        Definitions(
+            resources=build_resources(
+                settings,
+                step_launcher_layers(k for a in graph for k in a.required_resource_keys),
+            ),
+            # Locally every step of a run shares one Spark JVM (in-process); on Databricks each
+            # step runs on a cluster through the step launcher, so steps may run in parallel.
+            executor=in_process_executor if settings.env == "local" else multiprocess_executor,
+            # The jobs' default run config picks one (LAKEHOUSE_LOG_FORMAT): JSON lines.
+            loggers={"json": json_logger, "console": colored_console_logger},
+        ),
     )
-    assets = apply_operational_policies(
-        [*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets], settings.operations, snapshots
+    policies = asset_policies(
+        [*graph, *side_tables], settings.operations, bronze.snapshot_selection()
     )
-    return Definitions(
-        assets=assets,
-        asset_checks=[
-            build_freshness_checks([*TABLE_ASSETS, *DOWNSTREAM_ASSETS], settings),
-            *DOWNSTREAM_CHECKS,
-        ],
-        jobs=[*jobs_and_schedules.jobs, restore_table],
-        schedules=jobs_and_schedules.schedules,
-        sensors=build_sensors(settings, assets),
-        resources=build_resources(settings),
-        executor=executor,
-        # The jobs' default run config picks one (LAKEHOUSE_LOG_FORMAT): JSON lines by default.
-        loggers={"json": json_logger, "console": colored_console_logger},
-    )
+    with warnings.catch_warnings():
+        # map_asset_specs is marked preview; applying policies to the merged graph is its use.
+        warnings.simplefilter("ignore", PreviewWarning)
+        return lakehouse.map_asset_specs(func=policies)
 
 
 defs = build_definitions()

@@ -8,11 +8,14 @@ when its run config lists them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
+    AssetCheckKey,
     AssetSelection,
+    Definitions,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -21,14 +24,8 @@ from dagster import (
     schedule,
 )
 
-from lakehouse_assets.bronze.replay import replay_dead_letters_job
-from lakehouse_assets.operations.freshness_checks import (
-    FRESHNESS_JOB_NAME,
-    freshness_check_keys,
-)
+from lakehouse_assets.operations.freshness_checks import FRESHNESS_JOB_NAME
 from lakehouse_assets.partitions import PARTITION_CALENDAR, PartitionCalendar, daily_partitions
-from lakehouse_assets.resources.keys import LAYERS
-from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, TABLE_ASSETS
 
 INGEST_BRONZE_JOB_NAME = "ingest_bronze_job"
 DAILY_JOB_NAME = "lakehouse_daily_job"
@@ -47,18 +44,19 @@ def run_logging_config(log_format: str) -> dict[str, Any]:
     return {"loggers": {logger_name: {"config": {"log_level": "DEBUG"}}}}
 
 
-def build_jobs(log_format: str = "json") -> JobsAndSchedules:
-    """Every job and schedule of the code location."""
+def build_jobs(
+    freshness_check_keys: Sequence[AssetCheckKey], log_format: str = "json"
+) -> JobsAndSchedules:
+    """The batch jobs over the whole graph and their schedules; ``freshness_check_keys``: the
+    SLA checks, which run on their own sensor, not inside the runs they judge."""
     logging_config = run_logging_config(log_format)
-    # The freshness SLA checks run on their own sensor, not inside the runs they judge.
-    freshness_checks = AssetSelection.checks(
-        *freshness_check_keys([*TABLE_ASSETS, *DOWNSTREAM_ASSETS])
-    )
+    freshness_checks = AssetSelection.checks(*freshness_check_keys)
 
     lakehouse_daily_job = define_asset_job(
         name=DAILY_JOB_NAME,
         # pipeline_runs is unpartitioned (it reads run history, not order dates): own schedule.
-        selection=AssetSelection.groups(*LAYERS)
+        # Every table the steps build (the side tables are filled by those steps).
+        selection=AssetSelection.all().materializable()
         - AssetSelection.assets("pipeline_runs")
         - freshness_checks,
         partitions_def=daily_partitions,
@@ -70,7 +68,7 @@ def build_jobs(log_format: str = "json") -> JobsAndSchedules:
     )
     ingest_bronze_job = define_asset_job(
         name=INGEST_BRONZE_JOB_NAME,
-        selection=AssetSelection.groups("bronze") - freshness_checks,
+        selection=AssetSelection.groups("bronze").materializable() - freshness_checks,
         partitions_def=daily_partitions,
         config=logging_config,
         description="Run the bronze ingestion streams (every new landed file, exactly once).",
@@ -96,14 +94,14 @@ def build_jobs(log_format: str = "json") -> JobsAndSchedules:
             job=pipeline_runs_job, cron_schedule="*/30 * * * *", name="pipeline_runs_schedule"
         ),
     ]
-    jobs = [
-        lakehouse_daily_job,
-        ingest_bronze_job,
-        replay_dead_letters_job,
-        pipeline_runs_job,
-        freshness_checks_job,
-    ]
+    jobs = [lakehouse_daily_job, ingest_bronze_job, pipeline_runs_job, freshness_checks_job]
     return JobsAndSchedules(jobs, schedules)
+
+
+def jobs_defs(freshness_check_keys: Sequence[AssetCheckKey], log_format: str) -> Definitions:
+    """:func:`build_jobs` as Definitions."""
+    built = build_jobs(freshness_check_keys, log_format)
+    return Definitions(jobs=built.jobs, schedules=built.schedules)
 
 
 def previous_day_partition(scheduled_at: dt.datetime, calendar: PartitionCalendar) -> str | None:

@@ -65,10 +65,14 @@ class OperationsSettings:
     slack_base_url: str = DEFAULT_SLACK_BASE_URL
     pagerduty_enabled: bool = False
     pagerduty_base_url: str = DEFAULT_PAGERDUTY_BASE_URL
+    # The team that owns every asset (Dagster owner ``team:<owner>``; also the Databricks
+    # clusters' owner tag).
+    owner: str = "data-platform"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OperationsSettings:
         return cls(
+            owner=environ.get("LAKEHOUSE_OWNER") or "data-platform",
             bronze_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_BRONZE_MINUTES", 15),
             silver_sla_minutes=_positive_int(environ, "LAKEHOUSE_SLA_SILVER_MINUTES", 60),
             gold_deadline=_clock_time(environ, "LAKEHOUSE_SLA_GOLD_DEADLINE", "07:00"),

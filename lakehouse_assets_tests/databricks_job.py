@@ -25,7 +25,6 @@ from dagster import (
 from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.operations.freshness_checks import freshness_check_keys
 from lakehouse_assets.settings import LakehouseSettings
-from lakehouse_assets.table_assets import TABLE_ASSETS
 
 SLICE_JOB = "databricks_slice"
 # Bronze -> silver -> gold: the customer dimension and everything it is built from, so every
@@ -45,7 +44,7 @@ SLICE = [
 def asset_job(name: str, assets: list[str]) -> JobDefinition:
     """A job of ``assets`` in the code location's Definitions (built from the environment)."""
     defs = build_definitions(LakehouseSettings.from_env())
-    freshness_checks = AssetSelection.checks(*freshness_check_keys(TABLE_ASSETS))
+    freshness_checks = AssetSelection.checks(*freshness_check_keys(defs.assets or []))
     job = define_asset_job(name, selection=AssetSelection.assets(*assets) - freshness_checks)
     return Definitions.merge(defs, Definitions(jobs=[job])).resolve_job_def(name)
 

@@ -75,7 +75,10 @@ def _assets(graph: Any, trees: dict[str, Any]) -> dict[str, Any]:
             "owners": sorted(node.owners),
             # Kinds are listed above; their tags would repeat them.
             "tags": {k: v for k, v in sorted(node.tags.items()) if not k.startswith(KIND_TAG)},
-            "code_version": node.code_version,
+            # Whether it has one: the value is a digest of its layer's source, which every
+            # edit changes.
+            "code_version": "set" if node.code_version else None,
+            "code_references": "dagster/code_references" in node.metadata,
             "automation_condition": _condition_name(node.automation_condition, trees),
             "freshness_policy": repr(freshness) if freshness is not None else None,
             "checks": {

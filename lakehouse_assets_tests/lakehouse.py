@@ -17,12 +17,15 @@ from dagster import (
     materialize,
 )
 
+from lakehouse_assets.bronze import definitions as bronze
 from lakehouse_assets.definitions import build_definitions
-from lakehouse_assets.resources import build_resources
+from lakehouse_assets.gold import definitions as gold
+from lakehouse_assets.operations.freshness_checks import FRESHNESS_CHECKS_OP
 from lakehouse_assets.settings import LakehouseSettings
-from lakehouse_assets.table_assets import DOWNSTREAM_CHECKS, TABLE_ASSETS
+from lakehouse_assets.silver import definitions as silver
 
 # Every bronze..gold table asset (not the monitoring data dictionary, features or documents).
+TABLE_ASSETS = [a for layer in (bronze, silver, gold) for a in layer.build_defs().assets or []]
 TABLE_ASSET_NAMES = [key.to_user_string() for a in TABLE_ASSETS for key in a.keys]
 
 # Groups that whole-history builds leave out (tested on their own, on a few days).
@@ -68,12 +71,13 @@ def settings_for(root: Path, landing_root: Path | None = None) -> LakehouseSetti
 
 def local_resources(settings: LakehouseSettings) -> dict[str, Any]:
     """The local resource set; its Spark resource reuses the ``spark`` fixture's session."""
-    return build_resources(settings)
+    return dict(build_definitions(settings).resources or {})
 
 
 def runnable_definitions(defs: Definitions) -> list[Any]:
     """Assets and the stand-alone asset checks (not the freshness checks: their own sensor)."""
-    return [*(defs.assets or []), *DOWNSTREAM_CHECKS]
+    checks = [c for c in defs.asset_checks or [] if c.node_def.name != FRESHNESS_CHECKS_OP]
+    return [*(defs.assets or []), *checks]
 
 
 def materialize_range(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from lakehouse_assets.monitoring.assets import undocumented_gold_columns
 from lakehouse_assets.monitoring.data_dictionary import (
     DictionaryColumn,
     DictionaryTable,
     dictionary_markdown,
 )
+from lakehouse_assets.observability.assets import undocumented_gold_columns
 
 FACT = DictionaryTable(
     "gold",

@@ -109,7 +109,7 @@ def _contents(store: DeltaTableStore, spec) -> list[tuple]:
 def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
     spark, workspace, databricks_env, landing, tmp_path
 ):
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
 
     with instance_for_test() as instance:
         result = run_job(instance, DAY.isoformat())
@@ -157,7 +157,7 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
     remote_store = DeltaTableStore(spark, _WarehouseLocator(workspace.root / "warehouse"))
     written = [
         spec
-        for spec in ALL_TABLES
+        for spec in lakehouse_tables()
         if spec.layer in {"bronze", "silver", "gold"} and local_store.exists(spec)
     ]
     assert len(written) >= len(SLICE)
@@ -254,7 +254,7 @@ def test_a_multi_process_spark_cluster_gives_the_same_tables_as_local_mode(
     spark, landing, tmp_path
 ):
     """The slice on ``local-cluster`` (a master, a worker and two executor JVMs) vs local[2]."""
-    from lakehouse_assets.catalog import ALL_TABLES
+    from lakehouse_assets.catalog import lakehouse_tables
 
     cluster_root = tmp_path / "cluster"
     env = {
@@ -281,7 +281,7 @@ def test_a_multi_process_spark_cluster_gives_the_same_tables_as_local_mode(
     assert materialize_day(local, DAY, selection=SLICE).success
     local_store = DeltaTableStore(spark, PathLocator(local.root))
     cluster_store = DeltaTableStore(spark, PathLocator(str(cluster_root)))
-    written = [s for s in ALL_TABLES if s.layer != "monitoring" and local_store.exists(s)]
+    written = [s for s in lakehouse_tables() if s.layer != "monitoring" and local_store.exists(s)]
     assert len(written) >= len(SLICE)
     for spec in written:
         assert _contents(cluster_store, spec) == _contents(local_store, spec), spec.name

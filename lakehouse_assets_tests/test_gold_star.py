@@ -16,7 +16,6 @@ from pyspark.sql import functions as F
 
 from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.gold import tables as gold
-from lakehouse_assets.gold.restore import auto_restore_sensor
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
@@ -189,7 +188,10 @@ def test_a_blocking_gold_failure_restores_the_last_good_version(star):
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id(failed.run_id),
     ).for_run_failure()
-    requests = auto_restore_sensor(enabled=True)(context)
+    sensor = build_definitions(settings).resolve_sensor_def(
+        "restore_gold_on_blocking_check_failure"
+    )
+    requests = sensor(context)
     assert [r.run_config for r in requests] == [
         {"ops": {"restore_table_op": {"config": {"table": "fact_sales"}}}}
     ]

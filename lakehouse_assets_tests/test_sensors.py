@@ -173,12 +173,13 @@ def test_definitions_have_one_landing_sensor_with_the_configured_interval(tmp_pa
     assert not [s for s in repo.sensor_defs if s.name.endswith("_landing_sensor")]
 
 
-def test_a_sources_landing_run_covers_what_is_built_from_it_and_nothing_else():
-    from lakehouse_assets.definitions import landing_targets
-    from lakehouse_assets.monitoring.assets import monitoring_assets
-    from lakehouse_assets.table_assets import DOWNSTREAM_ASSETS, TABLE_ASSETS
+def test_a_sources_landing_run_covers_what_is_built_from_it_and_nothing_else(tmp_path):
+    from lakehouse_assets.bronze.definitions import landing_targets
+    from lakehouse_assets.definitions import layer_definitions
+    from lakehouse_assets.observability.assets import monitoring_assets
 
-    targets = landing_targets([*TABLE_ASSETS, *DOWNSTREAM_ASSETS, *monitoring_assets])
+    layers = list(layer_definitions(settings_for(tmp_path)).assets or [])
+    targets = landing_targets([*layers, *monitoring_assets(layers)])
     orders = {k.to_user_string() for k in targets["orders"].assets}
     assert {"bronze_orders", "silver_orders", "fact_orders", "customer_features"} <= orders
     assert not orders & {"bronze_lineitem", "dim_product", "documents", "data_dictionary"}

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, build_asset_check_context
+from deltalake import DeltaTable
 
-from lakehouse_assets.resources import build_resources
+from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.vector_index.ann import read_manifest
 from lakehouse_assets.vector_index.assets import index_not_stale, index_row_count
@@ -31,7 +32,7 @@ from lakehouse_assets.vector_index.tables import (
     table_uri,
 )
 
-from .lakehouse import checks_by_name, materialize_day, settings_for
+from .lakehouse import checks_by_name, local_resources, materialize_day, settings_for
 
 DAY = dt.date(1992, 1, 1)
 KNOWLEDGE_BASE = ["documents", "document_embeddings", "document_index"]
@@ -176,7 +177,7 @@ def test_a_stale_index_fails_its_check_until_rebuilt(knowledge_base):
         settings, DAY, selection=["documents", "document_embeddings"], instance=instance
     ).success
     # The checks evaluated on their own (as a scheduled check run would), between builds.
-    context = build_asset_check_context(resources=build_resources(settings))
+    context = build_asset_check_context(resources=local_resources(settings))
     assert not index_not_stale(context).passed
     assert index_row_count(context).passed  # the same count, but older content
 
@@ -217,3 +218,20 @@ def test_the_cli_prints_the_top_chunks(knowledge_base):
         text=True,
     )
     assert missing.returncode == 2 and "no vector index" in missing.stderr
+
+
+def test_pipeline_runs_records_the_knowledge_base_steps(knowledge_base):
+    """monitoring.pipeline_runs maps every step of the graph to its asset, the vector index's
+    (pure Python, no Spark) included: it is built from the whole graph, not a list of layers."""
+    settings, _, instance, first = knowledge_base
+    job = build_definitions(settings).resolve_job_def("pipeline_runs_job")
+    assert job.execute_in_process(instance=instance).success
+    runs = DeltaTable(f"{settings.root}/monitoring/pipeline_runs").to_pyarrow_table().to_pylist()
+    recorded = {r["asset"]: r["status"] for r in runs if r["run_id"] == first.run_id}
+    assert recorded == {
+        "bronze_part": "SUCCESS",
+        "dim_product": "SUCCESS",
+        "documents": "SUCCESS",
+        "document_embeddings": "SUCCESS",
+        "document_index": "SUCCESS",
+    }

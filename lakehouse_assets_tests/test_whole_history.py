@@ -28,7 +28,7 @@ from dagster import MaterializeResult
 from pyspark.sql import functions as F
 
 from lakehouse_assets.bronze.sources import ALL_SOURCES
-from lakehouse_assets.catalog import ALL_TABLES
+from lakehouse_assets.catalog import lakehouse_tables
 from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.monitoring.data_dictionary import describe_lakehouse, table_markdown
 from lakehouse_assets.monitoring.tables import DATA_DICTIONARY, DQ_METRICS
@@ -319,14 +319,14 @@ def test_data_dictionary_lists_every_table_and_the_docs_page_is_current(history)
     assert documented["gold_tables_documented"].passed
     rows = store.read(DATA_DICTIONARY).collect()
     assert {(r.layer, r.table_name) for r in rows} == {
-        (s.layer, s.name) for s in ALL_TABLES if store.exists(s)
+        (s.layer, s.name) for s in lakehouse_tables() if store.exists(s)
     }
     customer_key = next(
         r for r in rows if r.table_name == "fact_sales" and r.column_name == "customer_key"
     )
     assert customer_key.data_type == "bigint" and "dim_customer" in customer_key.comment
     docs = (Path(__file__).parents[1] / "docs" / "data_dictionary.md").read_text()
-    for table in describe_lakehouse(store, [s for s in ALL_TABLES if s.layer == "gold"]):
+    for table in describe_lakehouse(store, [s for s in lakehouse_tables() if s.layer == "gold"]):
         assert table_markdown(table) in docs, (
             f"docs/data_dictionary.md is stale for {table.qualified_name}: "
             "re-run `lakehouse data-dictionary --output docs/data_dictionary.md`"

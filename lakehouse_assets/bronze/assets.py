@@ -12,6 +12,8 @@ from lakehouse_assets.bronze.ingest import (
     materialize_bronze_source,
 )
 from lakehouse_assets.bronze.sources import ALL_SOURCES, LandingSource
+from lakehouse_assets.bronze.tables import DEAD_LETTER, bronze_table
+from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS, SCHEMA_CHANGES
 
 
 def bronze_asset_name(source: LandingSource) -> str:
@@ -25,6 +27,15 @@ def bronze_source_asset(source: LandingSource) -> AssetsDefinition:
     @spark_asset(
         name=name,
         layer="bronze",
+        # Rejected records go to the dead-letter queue; every file to the ledger, every run
+        # to the ingestion events, every added column to the schema changes.
+        writes=(
+            bronze_table(source),
+            DEAD_LETTER,
+            INGESTED_FILES,
+            INGESTION_EVENTS,
+            SCHEMA_CHANGES,
+        ),
         description=(
             f"Raw {source.name} ({source.file_format}) as landed under "
             f"landing/{source.name}/<date>/, ingested by an availableNow stream exactly once "

@@ -62,6 +62,8 @@ class LandingSource:
     max_files_per_trigger: int | None = 1000
     max_bytes_per_trigger: int | None = None
     source_system: str = SOURCE_SYSTEM
+    # Records hold personal data (a customer's name, address, phone; a supplier's phone).
+    contains_pii: bool = False
 
     @property
     def field_names(self) -> list[str]:
@@ -122,6 +124,7 @@ _CUSTOMER_FIELDS = (
 
 CUSTOMER_EVENTS = LandingSource(
     name="customer_events",
+    contains_pii=True,
     file_format="jsonl",
     schema=_schema(
         ("op", StringType()),
@@ -154,6 +157,7 @@ PART = LandingSource(
 
 SUPPLIER = LandingSource(
     name="supplier",
+    contains_pii=True,
     file_format="parquet",
     schema=_schema(
         ("s_suppkey", LongType()),

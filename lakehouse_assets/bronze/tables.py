@@ -33,6 +33,8 @@ DEAD_LETTER = TableSpec(
         "Dead-letter queue: landed records that could not be parsed or keyed, kept raw with "
         "the reason, until a replay moves them to bronze (status 'replayed')."
     ),
+    # A raw record of any source, customers' included.
+    contains_pii=True,
 )
 
 
@@ -46,4 +48,5 @@ def bronze_table(source: LandingSource) -> TableSpec:
             "ingestion metadata. Append-only."
         ),
         properties=(("delta.appendOnly", "true"),),
+        contains_pii=source.contains_pii,
     )

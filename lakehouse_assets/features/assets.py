@@ -59,6 +59,7 @@ def point_in_time_check(written: DataFrame) -> AssetCheckResult:
 @spark_asset(
     name="customer_features",
     layer="features",
+    writes=(CUSTOMER_FEATURES,),
     description=(
         "Daily point-in-time customer features (partition = as-of date): orders, lifetime and "
         "average value, recency, recent order counts, segment and nation as of that day."
@@ -192,6 +193,7 @@ def drift_check(written: DataFrame) -> AssetCheckResult:
 @spark_asset(
     name="feature_drift",
     layer="features",
+    writes=(FEATURE_DRIFT,),
     description=(
         "monitoring.feature_drift: per snapshot and numeric feature, mean, std and PSI against "
         "the previous snapshot."

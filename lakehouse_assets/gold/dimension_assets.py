@@ -166,6 +166,7 @@ class DimDateConfig(Config):
 @spark_asset(
     name="dim_date",
     layer="gold",
+    writes=(tables.DIM_DATE,),
     partitioned=False,
     description=(
         "Date dimension: calendar and fiscal attributes and holidays, in whole years from "
@@ -237,6 +238,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
     @spark_asset(
         name=dimension.name,
         layer="gold",
+        writes=(dimension.table,),
         partitioned=False,
         description=dimension.description,
         deps=list(dimension.deps),
@@ -312,6 +314,7 @@ DIM_CUSTOMER_SCD2_CHECK = AssetCheckSpec(
 @spark_asset(
     name="dim_customer",
     layer="gold",
+    writes=(tables.DIM_CUSTOMER,),
     partitioned=False,
     description="Customers as SCD2 versions from silver.customer_history, plus the unknown member.",
     deps=["silver_customers", "dim_geography"],

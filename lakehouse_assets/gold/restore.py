@@ -2,13 +2,20 @@
 
 Restoring is Delta ``RESTORE``: a new commit whose content is an earlier version, so readers
 never see a partial state and the restore itself can be undone by restoring again.
+
+Any table of the lakehouse can be restored to a given version, so the job is built from the
+tables of the asset graph (:func:`restore_definitions`), not from a list kept here.
 """
+
+from collections.abc import Sequence
 
 from dagster import (
     AssetObservation,
     Config,
     DagsterEventType,
     DefaultSensorStatus,
+    Definitions,
+    JobDefinition,
     OpExecutionContext,
     RunFailureSensorContext,
     RunRequest,
@@ -19,21 +26,25 @@ from dagster import (
 )
 
 from lakehouse_assets.asset_factory import TABLE_WRITERS_POOL
-from lakehouse_assets.catalog import ALL_TABLES
 from lakehouse_assets.gold.versions import RestoreError, last_good_version, restore_table_version
 from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.storage import TableSpec
 
-GOLD_TABLES = {spec.name: spec for spec in ALL_TABLES if spec.layer == "gold"}
-TABLES_BY_NAME = {spec.qualified_name: spec for spec in ALL_TABLES}
+RESTORE_JOB_NAME = "restore_table"
 
 
-def table_by_name(name: str) -> TableSpec:
-    """``gold.fact_sales``, or a gold table's bare name ``fact_sales``."""
-    spec = TABLES_BY_NAME.get(name) or GOLD_TABLES.get(name)
-    if spec is None:
-        raise RestoreError(f"unknown table {name!r}; expected one of {sorted(TABLES_BY_NAME)}")
-    return spec
+class TableDirectory:
+    """The tables a restore may name: ``gold.fact_sales``, or a gold table's bare name."""
+
+    def __init__(self, tables: Sequence[TableSpec]) -> None:
+        self.by_name = {spec.qualified_name: spec for spec in tables}
+        self.gold = {spec.name: spec for spec in tables if spec.layer == "gold"}
+
+    def find(self, name: str) -> TableSpec:
+        spec = self.by_name.get(name) or self.gold.get(name)
+        if spec is None:
+            raise RestoreError(f"unknown table {name!r}; expected one of {sorted(self.by_name)}")
+        return spec
 
 
 class RestoreConfig(Config):
@@ -43,13 +54,30 @@ class RestoreConfig(Config):
     version: int | None = None
 
 
-@op(
-    required_resource_keys={"spark", "storage", step_launcher_key("gold")},
-    pool=TABLE_WRITERS_POOL,
-)
-def restore_table_op(context: OpExecutionContext, config: RestoreConfig) -> dict:
-    """Restore one table with Delta RESTORE and report what changed."""
-    spec = table_by_name(config.table)
+def restore_table_job(tables: Sequence[TableSpec]) -> JobDefinition:
+    """The job restoring one of ``tables`` with Delta RESTORE."""
+    directory = TableDirectory(tables)
+
+    @op(
+        name="restore_table_op",
+        required_resource_keys={"spark", "storage", step_launcher_key("gold")},
+        pool=TABLE_WRITERS_POOL,
+    )
+    def restore_table_op(context: OpExecutionContext, config: RestoreConfig) -> dict:
+        """Restore one table with Delta RESTORE and report what changed."""
+        return _restore(context, config, directory.find(config.table))
+
+    @job(
+        name=RESTORE_JOB_NAME,
+        description="Restore a table to its last version that passed its checks (or a version).",
+    )
+    def restore_table() -> None:
+        restore_table_op()
+
+    return restore_table
+
+
+def _restore(context: OpExecutionContext, config: RestoreConfig, spec: TableSpec) -> dict:
     version = config.version
     if version is None:
         if spec.layer != "gold":
@@ -88,13 +116,11 @@ def restore_table_op(context: OpExecutionContext, config: RestoreConfig) -> dict
     }
 
 
-@job(description="Restore a table to its last version that passed its checks (or a version).")
-def restore_table() -> None:
-    restore_table_op()
-
-
-def failed_blocking_gold_checks(context: RunFailureSensorContext) -> list[str]:
-    """Gold tables of the failed run whose blocking (ERROR) checks failed."""
+def failed_blocking_gold_checks(
+    context: RunFailureSensorContext, gold_tables: set[str]
+) -> list[str]:
+    """Gold tables (of ``gold_tables``) of the failed run whose blocking (ERROR) checks
+    failed."""
     records = context.instance.all_logs(
         context.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     )
@@ -102,17 +128,17 @@ def failed_blocking_gold_checks(context: RunFailureSensorContext) -> list[str]:
     for record in records:
         evaluation = record.dagster_event.event_specific_data
         asset = evaluation.asset_key.to_user_string()
-        if not evaluation.passed and evaluation.severity.value == "ERROR" and asset in GOLD_TABLES:
+        if not evaluation.passed and evaluation.severity.value == "ERROR" and asset in gold_tables:
             tables.add(asset)
     return sorted(tables)
 
 
-def auto_restore_sensor(enabled: bool):  # type: ignore[no-untyped-def]
+def auto_restore_sensor(enabled: bool, restore_job: JobDefinition, gold_tables: set[str]):  # type: ignore[no-untyped-def]
     """On a run that failed on a blocking gold check, restore those tables (if enabled)."""
 
     @run_failure_sensor(
         name="restore_gold_on_blocking_check_failure",
-        request_job=restore_table,
+        request_job=restore_job,
         default_status=DefaultSensorStatus.RUNNING if enabled else DefaultSensorStatus.STOPPED,
         description=(
             "Restores a gold table to its last good version when a blocking check fails on it "
@@ -120,7 +146,7 @@ def auto_restore_sensor(enabled: bool):  # type: ignore[no-untyped-def]
         ),
     )
     def _restore_on_failure(context: RunFailureSensorContext):  # type: ignore[no-untyped-def]
-        tables = failed_blocking_gold_checks(context)
+        tables = failed_blocking_gold_checks(context, gold_tables)
         if not tables:
             return SkipReason("the run failed, but not on a blocking gold check")
         run_id = context.dagster_run.run_id
@@ -134,3 +160,13 @@ def auto_restore_sensor(enabled: bool):  # type: ignore[no-untyped-def]
         ]
 
     return _restore_on_failure
+
+
+def restore_definitions(enabled: bool, tables: Sequence[TableSpec]) -> Definitions:
+    """The restore job over ``tables`` (every table of the graph) and the auto-restore sensor
+    of the gold ones (running when ``enabled``: ``LAKEHOUSE_AUTO_RESTORE``)."""
+    restore_job = restore_table_job(tables)
+    gold = {spec.name for spec in tables if spec.layer == "gold"}
+    return Definitions(
+        jobs=[restore_job], sensors=[auto_restore_sensor(enabled, restore_job, gold)]
+    )

@@ -64,6 +64,7 @@ DIM_SUPPLIER = TableSpec(
         "Supplier dimension: one row per TPC-H supplier (latest snapshot) with its geography "
         "key, plus the unknown member."
     ),
+    contains_pii=True,
 )
 
 DIM_CUSTOMER = TableSpec(
@@ -74,4 +75,5 @@ DIM_CUSTOMER = TableSpec(
         "customer_key, effective_start_date / effective_end_date (exclusive) and is_current, "
         "plus the unknown member."
     ),
+    contains_pii=True,
 )

@@ -12,7 +12,7 @@ freeze the clock.
 """
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -33,18 +33,24 @@ from dagster import (
 )
 from pydantic import Field
 
-from lakehouse_assets.bronze.assets import bronze_asset_name
-from lakehouse_assets.bronze.sensors import list_landed, oldest_landed_after
-from lakehouse_assets.bronze.sources import ALL_SOURCES
 from lakehouse_assets.monitoring.schemas import SLA_METRICS_SCHEMA
 from lakehouse_assets.monitoring.tables import SLA_METRICS
-from lakehouse_assets.operations.sla import SlaEvaluation, SlaPolicy, evaluate_sla, layer_policies
+from lakehouse_assets.operations.sla import (
+    SlaEvaluation,
+    SlaPolicy,
+    evaluate_sla,
+    layer_policies,
+    policy_layers,
+)
 from lakehouse_assets.settings import LakehouseSettings
 
 FRESHNESS_CHECK_NAME = "freshness_sla"
 FRESHNESS_CHECKS_OP = "freshness_sla_checks"
 FRESHNESS_JOB_NAME = "freshness_checks_job"
-SLA_LAYERS = ("bronze", "silver", "gold", "features", "vector_index")
+
+# Per landed asset: the landing time of the oldest file that landed after an instant (None:
+# none did). Given by the layer that ingests files (bronze), so these checks know no source.
+LandedSince = Callable[[float | None], float | None]
 
 
 class FreshnessCheckConfig(Config):
@@ -54,18 +60,27 @@ class FreshnessCheckConfig(Config):
     )
 
 
-def sla_targets(assets_defs: Iterable[AssetsDefinition]) -> dict[AssetKey, str]:
-    """Every table asset with an SLA, with its layer (its group)."""
+def sla_targets(
+    assets_defs: Iterable[AssetsDefinition], sla_layers: Iterable[str] | None = None
+) -> dict[AssetKey, str]:
+    """Every table asset (executable: built by a step) of a layer with an SLA (default: every
+    layer ``layer_policies`` has one for), with its layer (its group)."""
+    layers = set(sla_layers if sla_layers is not None else policy_layers())
     return {
         key: a.group_names_by_key[key]
         for a in assets_defs
+        if a.is_executable
         for key in a.keys
-        if a.group_names_by_key[key] in SLA_LAYERS
+        if a.group_names_by_key[key] in layers
     }
 
 
-def freshness_check_keys(assets_defs: Iterable[AssetsDefinition]) -> list[AssetCheckKey]:
-    return [AssetCheckKey(key, FRESHNESS_CHECK_NAME) for key in sla_targets(assets_defs)]
+def freshness_check_keys(
+    assets_defs: Iterable[AssetsDefinition], sla_layers: Iterable[str] | None = None
+) -> list[AssetCheckKey]:
+    return [
+        AssetCheckKey(key, FRESHNESS_CHECK_NAME) for key in sla_targets(assets_defs, sla_layers)
+    ]
 
 
 def parse_evaluated_at(raw: str | None) -> dt.datetime:
@@ -96,23 +111,22 @@ def _utc(timestamp: float | None) -> dt.datetime | None:
 
 
 def build_freshness_checks(
-    assets_defs: Sequence[AssetsDefinition], settings: LakehouseSettings
+    assets_defs: Sequence[AssetsDefinition],
+    settings: LakehouseSettings,
+    landed_since: Mapping[AssetKey, LandedSince],
 ) -> AssetsDefinition:
-    """The multi-asset check evaluating every table's freshness SLA."""
-    targets = sla_targets(assets_defs)
+    """The multi-asset check evaluating every table's freshness SLA. A table in
+    ``landed_since`` is pending from its oldest newer landed file; any other from its oldest
+    newer upstream materialization."""
     policies = layer_policies(settings.operations)
+    targets = sla_targets(assets_defs, policies)
     upstream = {key: sorted(a.asset_deps[key]) for a in assets_defs for key in a.keys}
-    landing = {
-        AssetKey(bronze_asset_name(source)): f"{settings.landing_root}/{source.name}"
-        for source in ALL_SOURCES
-    }
 
     def pending_since(
         instance: DagsterInstance, key: AssetKey, last_update: float | None
     ) -> float | None:
-        if key in landing:
-            files = list_landed(landing[key])
-            return oldest_landed_after(files or [], last_update)
+        if key in landed_since:
+            return landed_since[key](last_update)
         times = [first_materialized_after(instance, up, last_update) for up in upstream[key]]
         return min((t for t in times if t is not None), default=None)
 

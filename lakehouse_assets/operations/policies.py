@@ -16,14 +16,13 @@ Retries are an op property, so they are set by the asset factory (``operations/r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dagster import AssetsDefinition, AssetSelection, AssetSpec, AutomationCondition
 
 from lakehouse_assets.operations.sla import SlaPolicy, layer_policies
 from lakehouse_assets.settings import OperationsSettings
-
-AUTOMATED_LAYERS = ("silver", "gold", "features", "vector_index")
+from lakehouse_assets.table_lineage import SIDE_TABLE, TABLE_ROLE_TAG
 
 
 def downstream_automation(
@@ -139,35 +138,66 @@ def _union(*selections: AssetSelection | None) -> AssetSelection | None:
     return union
 
 
+def automated_layers(
+    assets_defs: Sequence[AssetsDefinition], sla_layers: Sequence[str]
+) -> set[str]:
+    """The layers that materialize on their own: every layer with an SLA that reads another
+    asset (silver through the vector index). A layer of sources only (bronze) is started by
+    what lands, the landing sensor; a layer without an SLA (monitoring) by its schedule."""
+    reads = {a.group_names_by_key[key] for a in assets_defs for key in a.keys if a.asset_deps[key]}
+    return reads & set(sla_layers)
+
+
 def apply_operational_policies(
-    assets_defs: Sequence[AssetsDefinition],
+    assets_defs: Sequence[AssetsDefinition | AssetSpec],
     settings: OperationsSettings,
     snapshot_assets: AssetSelection | None = None,
-) -> list[AssetsDefinition]:
-    """``assets_defs`` with their layer's freshness policy and automation condition.
+) -> list[AssetsDefinition | AssetSpec]:
+    """``assets_defs`` with :func:`asset_policies` applied."""
+    with_policies = asset_policies(assets_defs, settings, snapshot_assets)
+    return [
+        with_policies(a) if isinstance(a, AssetSpec) else a.map_asset_specs(with_policies)
+        for a in assets_defs
+    ]
+
+
+def asset_policies(
+    assets_defs: Sequence[AssetsDefinition | AssetSpec],
+    settings: OperationsSettings,
+    snapshot_assets: AssetSelection | None = None,
+) -> Callable[[AssetSpec], AssetSpec]:
+    """What an asset spec of the graph ``assets_defs`` becomes: owned by the team, with its
+    layer's freshness policy and automation condition.
 
     Which tables are whole tables is read from the assets themselves (unpartitioned), not
-    from a list: a new unpartitioned asset gets the whole-table condition by being one.
+    from a list: a new unpartitioned asset gets the whole-table condition by being one; a new
+    layer with an SLA that reads another is automated by being one.
     """
     policies = layer_policies(settings)
-    whole = [k for a in assets_defs if a.partitions_def is None for k in a.keys]
-    daily = [k for a in assets_defs if a.partitions_def is not None for k in a.keys]
+    built = [a for a in assets_defs if isinstance(a, AssetsDefinition) and a.is_executable]
+    automated = automated_layers(built, list(policies))
+    owners = [f"team:{settings.owner}"]
+    whole = [k for a in built if a.partitions_def is None for k in a.keys]
+    daily = [k for a in built if a.partitions_def is not None for k in a.keys]
     whole_tables = AssetSelection.assets(*whole) if whole else None
     daily_tables = AssetSelection.assets(*daily) if daily else None
     refresh_cron = whole_table_refresh_cron(policies["gold"])
 
     def with_policies(spec: AssetSpec) -> AssetSpec:
         layer = spec.group_name or ""
-        changes: dict = {}
+        changes: dict = {"owners": owners}
+        if spec.tags.get(TABLE_ROLE_TAG) == SIDE_TABLE:
+            # Filled by the steps that write it: their policies are its policies.
+            return spec.replace_attributes(**changes)
         native = policies[layer].freshness_policy() if layer in policies else None
         if native is not None:
             changes["freshness_policy"] = native
-        if layer in AUTOMATED_LAYERS:
+        if layer in automated:
             changes["automation_condition"] = (
                 whole_table_automation(daily_tables, refresh_cron)
                 if spec.partitions_def is None
                 else downstream_automation(snapshot_assets, whole_tables)
             )
-        return spec.replace_attributes(**changes) if changes else spec
+        return spec.replace_attributes(**changes)
 
-    return [a.map_asset_specs(with_policies) for a in assets_defs]
+    return with_policies

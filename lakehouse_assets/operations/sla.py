@@ -109,6 +109,11 @@ def layer_policies(settings: OperationsSettings) -> dict[str, SlaPolicy]:
     }
 
 
+def policy_layers() -> tuple[str, ...]:
+    """The layers that have an SLA (whatever its configured values)."""
+    return tuple(layer_policies(OperationsSettings.from_env({})))
+
+
 def last_deadline(deadline: dt.time, now: dt.datetime) -> dt.datetime:
     """The most recent instant at or before ``now`` that the daily ``deadline`` (UTC) fell."""
     now = now.astimezone(dt.UTC)

@@ -1,16 +1,19 @@
-"""Resources, chosen per environment (``LAKEHOUSE_ENV``) when the Definitions are built.
+"""Shared resources, chosen per environment (``LAKEHOUSE_ENV``) when the Definitions are built.
 
 This is the only place that knows about environments: asset bodies receive ``spark``,
-``storage`` and their layer's step launcher and never ask where they run.
+``storage`` and their layer's step launcher and never ask where they run. A layer's own
+resources (the vector index's knowledge base) are built by that layer's definitions, with the
+same settings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from dagster import EnvVar, ResourceDefinition
 
-from lakehouse_assets.resources.keys import LAYERS, step_launcher_key
+from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.resources.spark import (
     DatabricksSparkResource,
     LocalSparkResource,
@@ -27,43 +30,28 @@ __all__ = [
     "SparkResource",
     "build_resources",
     "step_launcher_key",
+    "step_launcher_layers",
 ]
 
 
-def build_resources(settings: LakehouseSettings) -> dict[str, Any]:
-    """The resource set for ``settings.env`` (alerting is the same in every environment)."""
+def build_resources(
+    settings: LakehouseSettings, launcher_layers: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The shared resource set for ``settings.env``: Spark, table storage, alerting (the same
+    in every environment) and the step launcher of each of ``launcher_layers`` (the layers
+    whose assets run Spark steps; ``step_launcher_layers`` reads them from the assets)."""
+    layers = sorted(set(launcher_layers))
     if settings.env == "databricks":
-        resources = _databricks_resources(settings)
+        resources = _databricks_resources(settings, layers)
     else:
-        resources = _local_resources(settings)
-    return resources | alerting_resources(settings.operations) | knowledge_base_resources(settings)
+        resources = _local_resources(settings, layers)
+    return resources | alerting_resources(settings.operations)
 
 
-def knowledge_base_resources(settings: LakehouseSettings) -> dict[str, Any]:
-    """The knowledge base's tables (delta-rs) and its vector index, per environment."""
-    from lakehouse_assets.gold.tables import DIM_PRODUCT
-    from lakehouse_assets.resources.knowledge_base import (
-        DatabricksVectorSearch,
-        KnowledgeBase,
-        LocalVectorIndex,
-    )
-    from lakehouse_assets.vector_index.tables import table_uri
-
-    kb = settings.knowledge_base
-    resources: dict[str, Any] = {
-        "knowledge_base": KnowledgeBase(
-            root=kb.tables_root,
-            docs_dir=kb.docs_dir,
-            dim_product_uri=kb.dim_product_uri or table_uri(settings.root, DIM_PRODUCT),
-        )
-    }
-    if settings.env == "databricks":
-        resources["vector_search"] = DatabricksVectorSearch(
-            endpoint_name=kb.vector_search_endpoint, catalog=settings.catalog
-        )
-    else:
-        resources["vector_search"] = LocalVectorIndex(index_root=kb.index_root)
-    return resources
+def step_launcher_layers(required_keys: Iterable[str]) -> set[str]:
+    """The layers whose step launcher is among ``required_keys`` (the assets' requirements)."""
+    suffix = step_launcher_key("")
+    return {k.removesuffix(suffix) for k in required_keys if k.endswith(suffix)}
 
 
 def alerting_resources(settings: OperationsSettings) -> dict[str, Any]:
@@ -84,7 +72,7 @@ def alerting_resources(settings: OperationsSettings) -> dict[str, Any]:
     }
 
 
-def _local_resources(settings: LakehouseSettings) -> dict[str, Any]:
+def _local_resources(settings: LakehouseSettings, layers: list[str]) -> dict[str, Any]:
     return {
         "spark": LocalSparkResource(
             master=settings.spark_master, warehouse_dir=f"{settings.root}/_spark_warehouse"
@@ -100,16 +88,17 @@ def _local_resources(settings: LakehouseSettings) -> dict[str, Any]:
         step_launcher_key(layer): ResourceDefinition.none_resource(
             description="Local runs execute Spark steps in-process; no launcher."
         )
-        for layer in LAYERS
+        for layer in layers
     }
 
 
-def _databricks_resources(settings: LakehouseSettings) -> dict[str, Any]:
+def _databricks_resources(settings: LakehouseSettings, layers: list[str]) -> dict[str, Any]:
     # Imported here: dagster-databricks (and the Databricks SDK) only load in databricks mode.
     from lakehouse_assets.resources.databricks import DatabricksSettings, step_launchers
 
     launchers = step_launchers(
         DatabricksSettings.from_env(settings.environ),
+        layers,
         environment=settings.catalog,
         remote_env=settings.remote_environment(),
     )

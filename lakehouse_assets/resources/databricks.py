@@ -18,12 +18,12 @@ Databricks secret scope (``LAKEHOUSE_DATABRICKS_SECRET_SCOPE``), never from the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse_assets.resources.keys import LAYERS, step_launcher_key
+from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.settings import SettingsError
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -111,7 +111,7 @@ class DatabricksSettings:
         if cloud not in CLOUDS:
             raise SettingsError(f"LAKEHOUSE_DATABRICKS_CLOUD={cloud!r}; use one of {CLOUDS}")
         default_node = environ.get("LAKEHOUSE_DATABRICKS_NODE_TYPE") or _default_node(cloud)
-        layers = {layer: _layer_cluster(environ, layer, default_node) for layer in LAYERS}
+        layers = {layer: _layer_cluster(environ, layer, default_node) for layer in DEFAULT_WORKERS}
         staging = environ.get("LAKEHOUSE_DATABRICKS_STAGING_PREFIX") or "/dagster_staging"
         if not staging.startswith("/"):
             raise SettingsError(f"LAKEHOUSE_DATABRICKS_STAGING_PREFIX must be absolute: {staging}")
@@ -199,16 +199,21 @@ def step_launcher_config(
 
 
 def step_launchers(
-    settings: DatabricksSettings, *, environment: str, remote_env: Mapping[str, str]
+    settings: DatabricksSettings,
+    layers: Iterable[str],
+    *,
+    environment: str,
+    remote_env: Mapping[str, str],
 ) -> dict[str, Any]:
-    """``{launcher resource key: configured step launcher}`` for every layer."""
+    """``{launcher resource key: configured step launcher}`` for each of ``layers`` (a layer
+    without a sizing of its own in ``DEFAULT_WORKERS`` gets the default cluster)."""
     from dagster_databricks import databricks_pyspark_step_launcher
 
     return {
         step_launcher_key(layer): databricks_pyspark_step_launcher.configured(
             step_launcher_config(settings, layer, environment=environment, remote_env=remote_env),
         )
-        for layer in LAYERS
+        for layer in layers
     }
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-# Layers, in lineage order; each is a Dagster group and has its own step launcher.
-LAYERS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
-
 
 def step_launcher_key(layer: str) -> str:
     """The step-launcher resource of ``layer``'s Spark steps.

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from lakehouse_assets.asset_factory import log_other_partitions_changed, spark_asset, spark_step
 from lakehouse_assets.bronze import sources
 from lakehouse_assets.bronze.tables import bronze_table
+from lakehouse_assets.monitoring.tables import DQ_METRICS
 from lakehouse_assets.silver import tables
 from lakehouse_assets.silver.contracts import SilverLineItem, SilverOrder
 from lakehouse_assets.silver.customer_publish import customer_check_specs, publish_silver_customers
@@ -70,6 +71,7 @@ def _publish_from_bronze(
 @spark_asset(
     name="silver_orders",
     layer="silver",
+    writes=(tables.ORDERS, tables.ORDERS_QUARANTINE, DQ_METRICS),
     description=(
         "Orders of the order date: the latest version per order_id across all dates, typed "
         "and trimmed; rows breaking a rule or the contract are quarantined."
@@ -84,6 +86,7 @@ def silver_orders(context: AssetExecutionContext) -> MaterializeResult:
 @spark_asset(
     name="silver_line_items",
     layer="silver",
+    writes=(tables.LINE_ITEMS, tables.LINE_ITEMS_QUARANTINE, DQ_METRICS),
     description=(
         "Order lines of the extract date: the latest version per (order_id, line_number) "
         "across all dates; rows breaking a rule or the contract are quarantined."
@@ -100,6 +103,12 @@ def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
 @spark_asset(
     name="silver_customers",
     layer="silver",
+    writes=(
+        tables.CUSTOMERS,
+        tables.CUSTOMER_HISTORY,
+        tables.CUSTOMER_EVENTS_QUARANTINE,
+        DQ_METRICS,
+    ),
     description=(
         "Customer change events of the landing date applied as CDC: SCD1 silver.customers and "
         "SCD2 silver.customer_history (consumed by gold dim_customer)."

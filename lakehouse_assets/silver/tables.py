@@ -45,6 +45,7 @@ CUSTOMERS = TableSpec(
         "Customers, SCD type 1: the current state of every live customer_id after applying its "
         "change events in sequence order; deleted customers are absent."
     ),
+    contains_pii=True,
 )
 
 CUSTOMER_HISTORY = TableSpec(
@@ -55,6 +56,7 @@ CUSTOMER_HISTORY = TableSpec(
         "valid_from (inclusive) to valid_to (exclusive, NULL while current); a delete closes "
         "the current version. Untracked columns hold the version's latest value."
     ),
+    contains_pii=True,
 )
 
 CUSTOMER_EVENTS_QUARANTINE = TableSpec(
@@ -65,4 +67,5 @@ CUSTOMER_EVENTS_QUARANTINE = TableSpec(
         "null_customer_id, null_sequence_num, null_event_ts, unknown_op or "
         "conflicting_duplicate_sequence (same customer and sequence, different content)."
     ),
+    contains_pii=True,
 )

@@ -61,6 +61,9 @@ class TableSpec:
     comment: str = ""
     properties: tuple[tuple[str, str], ...] = ()
     cluster_by: tuple[str, ...] = ()
+    # Holds personal data (a person's name, address or phone): tagged on its asset, and kept
+    # out of logs, alerts and error messages.
+    contains_pii: bool = False
 
     def __post_init__(self) -> None:
         check_identifier("layer", self.layer)

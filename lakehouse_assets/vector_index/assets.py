@@ -24,10 +24,10 @@ from dagster import (
 from pydantic import Field
 
 from lakehouse_assets.asset_factory import python_asset
-from lakehouse_assets.resources.knowledge_base import IndexStatus
 from lakehouse_assets.vector_index.chunking import chunk_document
 from lakehouse_assets.vector_index.embeddings import embed_documents
 from lakehouse_assets.vector_index.encoder import MODEL_NAME
+from lakehouse_assets.vector_index.knowledge_base import IndexStatus
 from lakehouse_assets.vector_index.sources import catalogue_documents, docs_documents
 from lakehouse_assets.vector_index.tables import (
     DOCUMENT_EMBEDDINGS,
@@ -68,6 +68,7 @@ def _table_metadata(uri: str, outcome: MergeOutcome) -> dict:
 
 @python_asset(
     name="documents",
+    writes=(DOCUMENTS,),
     layer="vector_index",
     description=(
         "Knowledge-base chunks: the project's docs/ (runbooks, data dictionary, architecture) "
@@ -103,6 +104,7 @@ def documents(context: AssetExecutionContext, config: ChunkingConfig) -> Materia
 
 @python_asset(
     name="document_embeddings",
+    writes=(DOCUMENT_EMBEDDINGS,),
     layer="vector_index",
     description=(
         "all-MiniLM-L6-v2 embeddings (384-d) of every document chunk; only new or changed "

@@ -1,0 +1,174 @@
+"""Each layer owns its definitions; every written table is in the graph; imports run one way.
+
+No Spark: the Definitions are built and read, and the package's imports parsed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey
+
+from lakehouse_assets.catalog import lakehouse_tables
+from lakehouse_assets.definitions import build_definitions, layer_definitions
+from lakehouse_assets.resources.unity_catalog import WRITTEN_SCHEMAS
+
+from .lakehouse import settings_for
+
+PACKAGE = Path(__file__).resolve().parents[1] / "lakehouse_assets"
+
+# What the lakehouse wrote before the tables came from the graph (the hand-kept catalogue).
+TABLES = {
+    *(f"bronze.{s}" for s in ("orders", "lineitem", "customer_events", "part", "supplier")),
+    *(f"bronze.{s}" for s in ("nation", "region", "dead_letter")),
+    *(f"silver.{s}" for s in ("orders", "line_items", "orders_quarantine")),
+    *(f"silver.{s}" for s in ("line_items_quarantine", "customers", "customer_history")),
+    "silver.customer_events_quarantine",
+    *(f"gold.{s}" for s in ("dim_date", "dim_geography", "dim_product", "dim_supplier")),
+    *(f"gold.{s}" for s in ("dim_customer", "fact_orders", "fact_sales", "agg_daily_sales")),
+    "features.customer_features",
+    "monitoring.feature_drift",
+    "vector_index.documents",
+    "vector_index.document_embeddings",
+    *(f"monitoring.{s}" for s in ("ingested_files", "ingestion_events", "schema_changes")),
+    *(f"monitoring.{s}" for s in ("dq_metrics", "data_dictionary", "sla_metrics")),
+    "monitoring.pipeline_runs",
+}
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory):
+    return build_definitions(settings_for(tmp_path_factory.mktemp("lh")))
+
+
+def test_the_tables_come_from_the_graph_and_are_all_there(defs):
+    assert {t.qualified_name for t in lakehouse_tables(defs)} == TABLES
+
+
+@pytest.mark.parametrize(
+    ("table", "writers"),
+    [
+        ("bronze/dead_letter", {"bronze_orders", "bronze_lineitem", "bronze_customer_events"}),
+        ("monitoring/ingested_files", {"bronze_part", "bronze_supplier"}),
+        ("silver/orders_quarantine", {"silver_orders"}),
+        ("silver/line_items_quarantine", {"silver_line_items"}),
+        ("silver/customer_history", {"silver_customers"}),
+        ("silver/customer_events_quarantine", {"silver_customers"}),
+        ("monitoring/dq_metrics", {"silver_orders", "silver_line_items", "silver_customers"}),
+    ],
+)
+def test_every_side_table_is_downstream_of_what_writes_it(defs, table, writers):
+    graph = defs.resolve_asset_graph()
+    node = graph.get(AssetKey.from_user_string(table))
+    assert writers <= {k.to_user_string() for k in node.parent_keys}
+    assert not node.is_executable  # filled by its writers' steps
+    layer, name = table.split("/")
+    assert node.group_name == layer
+    assert node.metadata["dagster/table_name"] == f"{layer}.{name}"
+    assert node.description and "Written by" in node.description
+
+
+def test_every_table_asset_has_owner_code_version_tags_and_source(defs):
+    graph = defs.resolve_asset_graph()
+    executable = [graph.get(k) for k in graph.get_all_asset_keys() if graph.get(k).is_executable]
+    assert len(executable) == 25
+    for node in executable:
+        assert node.owners == ["team:data-platform"], node.key
+        assert node.code_version, node.key
+        assert node.tags["lakehouse/layer"] == node.group_name, node.key
+        assert node.tags["lakehouse/contains_pii"] in ("true", "false"), node.key
+        (reference,) = node.metadata["dagster/code_references"].code_references
+        assert Path(reference.file_path).is_file() and reference.line_number > 0
+    pii = {
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).tags.get("lakehouse/contains_pii") == "true"
+    }
+    assert pii == {
+        "bronze_customer_events",
+        "bronze_supplier",
+        "bronze/dead_letter",
+        "silver_customers",
+        "silver/customer_history",
+        "silver/customer_events_quarantine",
+        "dim_supplier",
+        "dim_customer",
+    }
+
+
+def test_a_layers_code_version_changes_with_its_source(tmp_path):
+    from lakehouse_assets.asset_factory import _package_digest
+
+    (tmp_path / "assets.py").write_text("X = 1\n")
+    before = _package_digest(str(tmp_path))
+    _package_digest.cache_clear()
+    (tmp_path / "transforms.py").write_text("Y = 2\n")
+    assert _package_digest(str(tmp_path)) != before
+
+
+def test_each_layer_hands_up_only_its_own_assets(tmp_path):
+    layers = layer_definitions(settings_for(tmp_path)).assets or []
+    groups = {group for a in layers for group in a.group_names_by_key.values()}
+    assert groups == {"bronze", "silver", "gold", "features", "vector_index"}
+
+
+def test_the_runner_is_granted_every_schema_a_table_lives_in(defs):
+    assert {t.layer for t in lakehouse_tables(defs)} == set(WRITTEN_SCHEMAS)
+
+
+# What a layer may import: shared foundations and the layers it reads from.
+FOUNDATIONS = {
+    "settings",
+    "partitions",
+    "storage",
+    "quality",
+    "monitoring",
+    "resources",
+    "asset_factory",
+    "table_checks",
+    "table_lineage",
+    "windowed",
+    "operations",
+}
+READS_FROM = {
+    "bronze": set(),
+    "silver": {"bronze"},
+    "gold": {"bronze", "silver"},
+    "features": {"gold"},
+    "vector_index": {"gold"},
+}
+
+
+def _imported_packages(folder: str) -> set[str]:
+    """The top-level ``lakehouse_assets`` modules/packages imported by ``folder``'s modules."""
+    found = set()
+    for path in (PACKAGE / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            found |= {n.split(".")[1] for n in names if n.startswith("lakehouse_assets.")}
+    return found - {folder}
+
+
+@pytest.mark.parametrize("layer", sorted(READS_FROM))
+def test_a_layer_imports_only_foundations_and_the_layers_it_reads_from(layer):
+    assert _imported_packages(layer) <= FOUNDATIONS | READS_FROM[layer]
+
+
+@pytest.mark.parametrize("foundation", sorted(FOUNDATIONS - {"windowed", "table_checks"}))
+def test_no_foundation_imports_a_layer_or_the_graph(foundation):
+    above = {*READS_FROM, "definitions", "catalog", "jobs", "observability", "cli"}
+    module = foundation if (PACKAGE / foundation).is_dir() else None
+    if module is None:
+        tree = ast.parse((PACKAGE / f"{foundation}.py").read_text())
+        names = {
+            (n.module or "").split(".")[1]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("lakehouse_assets.")
+        }
+    else:
+        names = _imported_packages(module)
+    assert not names & above
