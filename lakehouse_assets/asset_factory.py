@@ -11,6 +11,7 @@ Definitions are built (``operations/policies.py``), not here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import sys
@@ -44,7 +45,8 @@ from lakehouse_assets.partitions import (
     single_run_backfill,
 )
 from lakehouse_assets.resources.keys import step_launcher_key
-from lakehouse_assets.table_lineage import table_tags, writes_metadata
+from lakehouse_assets.storage.metadata import materialization_metadata
+from lakehouse_assets.table_lineage import side_table_key, table_tags, writes_metadata
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -151,7 +153,7 @@ def spark_asset(
     ``on_cluster=False`` keeps the step on the orchestrator (no step launcher): for the few
     assets that read the Dagster instance itself, which a remote step cannot see.
     """
-    return layer_asset(
+    decorate = layer_asset(
         layer=layer,
         partitioned=partitioned,
         name=name,
@@ -162,6 +164,51 @@ def spark_asset(
         | ({step_launcher_key(layer)} if on_cluster else set()),
         kinds={"spark", "delta"},
         **kwargs,
+    )
+    side_tables = tuple(kwargs.get("writes", ())[1:])
+    return lambda fn: decorate(reporting_side_tables(fn, side_tables))
+
+
+def reporting_side_tables(
+    fn: Callable[..., Any], side_tables: Sequence[TableSpec]
+) -> Callable[..., Any]:
+    """Wrap a Spark asset body so each side table it changed (a new Delta version) is
+    reported as materialized by this step: the UI shows when the dead-letter queue, a
+    quarantine table or the ledger last received rows, from which run, with its columns."""
+    if not side_tables:
+        return fn
+
+    @functools.wraps(fn)
+    def body(context: AssetExecutionContext, *args: Any, **kwargs: Any) -> Any:
+        store = spark_step(context).store
+        before = {t.qualified_name: store.version(t) for t in side_tables}
+        result = fn(context, *args, **kwargs)
+        for table in side_tables:
+            if store.version(table) != before[table.qualified_name]:
+                context.log_event(side_table_materialization(context, store, table))
+        return result
+
+    return body
+
+
+def side_table_materialization(
+    context: AssetExecutionContext, store: DeltaTableStore, table: TableSpec
+) -> AssetMaterialization:
+    writer = context.asset_key.to_user_string()
+    window = (
+        partition_window(context)
+        if context.has_partition_key_range or context.has_partition_key
+        else None
+    )
+    return AssetMaterialization(
+        asset_key=side_table_key(table),
+        description=f"written by {writer}",
+        metadata=materialization_metadata(
+            store,
+            table,
+            write=None,
+            extra={"written_by": writer, **({"partition": window.label()} if window else {})},
+        ),
     )
 
 

@@ -87,13 +87,14 @@ def declared_tables(
 
 
 def tables_written(assets_defs: Iterable[AssetsDefinition | AssetSpec]) -> tuple[TableSpec, ...]:
-    """Every table the assets write, once each: the assets' own tables in asset order (the
-    lineage's), then the side tables."""
+    """Every table the assets write, once each, layer by layer in lineage order: within a
+    layer the assets' own tables in asset order, then the side tables."""
     declared = [t for a in assets_defs for t in declared_tables(a).values()]
     seen: dict[str, TableSpec] = {}
     for table in [t[0] for t in declared] + [s for t in declared for s in t[1:]]:
         seen.setdefault(table.qualified_name, table)
-    return tuple(seen.values())
+    layers = list(dict.fromkeys(t.layer for t in seen.values()))
+    return tuple(sorted(seen.values(), key=lambda t: layers.index(t.layer)))
 
 
 def side_table_key(table: TableSpec) -> AssetKey:

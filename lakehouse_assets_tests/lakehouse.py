@@ -199,3 +199,11 @@ def step_error(result: ExecuteInProcessResult) -> Any:
 
 def checks_by_name(result: ExecuteInProcessResult) -> dict[str, Any]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def own_materialization(result: Any, asset: str) -> Any:
+    """The materialization of ``asset`` itself in ``result`` (its step also reports the side
+    tables it wrote, such as the dead-letter queue)."""
+    return next(
+        m for m in result.asset_materializations_for_node(asset) if m.asset_key.path == [asset]
+    )

@@ -14,7 +14,13 @@ from lakehouse_assets.bronze.tables import DEAD_LETTER, bronze_table
 from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS, SCHEMA_CHANGES
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
-from .lakehouse import checks_by_name, materialize_day, settings_for, step_error
+from .lakehouse import (
+    checks_by_name,
+    materialize_day,
+    own_materialization,
+    settings_for,
+    step_error,
+)
 from .landing_files import jsonl, land, order, uri
 
 pytestmark = pytest.mark.spark
@@ -68,6 +74,28 @@ def test_bronze_plus_dead_letters_equals_input_records(ingested):
     dead = store.read(DEAD_LETTER).count()
     assert (records, bronze, dead) == (13, 9, 4)
     assert bronze + dead == records
+
+
+def test_the_step_reports_the_side_tables_it_wrote(ingested):
+    """The dead-letter queue, the ledger and the ingestion events are assets of their own,
+    reported by the step that wrote them, with their row counts and columns."""
+    _, store, _, _, result = ingested
+    reported = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert {
+        "bronze_orders",
+        "bronze/dead_letter",
+        "monitoring/ingested_files",
+        "monitoring/ingestion_events",
+    } <= set(reported)
+    assert "monitoring/schema_changes" not in reported  # rescue mode: no column was added
+    letters = reported["bronze/dead_letter"]
+    assert letters["dagster/row_count"].value == store.read(DEAD_LETTER).count() == 4
+    assert letters["written_by"].value == "bronze_orders"
+    columns = {c.name for c in letters["dagster/column_schema"].schema.columns}
+    assert {"source", "error_reason", "raw_record"} <= columns
 
 
 def test_each_bad_record_has_the_right_reason_and_its_raw_text(ingested):
@@ -135,7 +163,7 @@ def test_checks_and_run_record(ingested):
     event = store.read(INGESTION_EVENTS).first()
     assert (event.source, event.status, event.files_processed) == ("orders", "succeeded", 8)
     assert (event.input_records, event.dead_lettered, event.backlog_files) == (13, 4, 0)
-    meta = result.asset_materializations_for_node("bronze_orders")[0].metadata
+    meta = own_materialization(result, "bronze_orders").metadata
     assert meta["dead_lettered"].value == 4 and meta["records_per_second"].value > 0
 
 
@@ -144,7 +172,7 @@ def test_a_file_landed_again_under_its_name_is_ingested_once(ingested):
     before = (store.read(BRONZE).count(), store.read(INGESTED_FILES).count())
     paths["good.jsonl"].write_text(jsonl(order(1), order(2)))  # re-delivered, same name
     again = materialize_day(settings, dt.date(1992, 1, 2), selection="bronze_orders")
-    meta = again.asset_materializations_for_node("bronze_orders")[0].metadata
+    meta = own_materialization(again, "bronze_orders").metadata
     assert meta["files_processed"].value == 0
     # Every landed path is in the ledger: no stream was started for nothing.
     assert meta["stream_query_id"].value == ""
@@ -152,7 +180,7 @@ def test_a_file_landed_again_under_its_name_is_ingested_once(ingested):
     assert (store.read(BRONZE).count(), store.read(INGESTED_FILES).count()) == before
     late = land(settings_path(settings), "orders", DAY, "late.jsonl", jsonl(order(12)))
     third = materialize_day(settings, dt.date(1992, 1, 2), selection="bronze_orders")
-    third_meta = third.asset_materializations_for_node("bronze_orders")[0].metadata
+    third_meta = own_materialization(third, "bronze_orders").metadata
     assert third_meta["files_processed"].value == 1 and third_meta["stream_query_id"].value
     assert store.read(BRONZE).where("o_orderkey = 12").first()._source_file == uri(late)
 

@@ -25,6 +25,7 @@ from .lakehouse import (
     checks_by_name,
     materialize_day,
     materialize_range,
+    own_materialization,
     settings_for,
 )
 from .landing_files import jsonl, land, line, order
@@ -177,7 +178,7 @@ def test_a_blocking_gold_failure_restores_the_last_good_version(star):
     assert not failed.success
     assert not checks_by_name(failed)["fact_sales_grain_unique"].passed
     assert len(contents(store, gold.FACT_SALES)) == len(good) + 1  # the bad version is live
-    meta = failed.asset_materializations_for_node("fact_sales")[0].metadata
+    meta = own_materialization(failed, "fact_sales").metadata
     assert meta["blocking_checks_passed"].value is False
     assert meta["last_good_version"].value == good_version
 

@@ -21,7 +21,7 @@ from lakehouse_assets.bronze.tables import DEAD_LETTER, bronze_table
 from lakehouse_assets.monitoring.tables import INGESTED_FILES
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
-from .lakehouse import checks_by_name, materialize_day, settings_for
+from .lakehouse import checks_by_name, materialize_day, own_materialization, settings_for
 from .landing_files import jsonl, land, order, uri
 
 pytestmark = pytest.mark.spark
@@ -57,7 +57,7 @@ def _lines(content: bytes | str) -> int:
 
 def _run(settings):
     result = materialize_day(settings, dt.date.fromisoformat(DAY), selection="bronze_orders")
-    return result, result.asset_materializations_for_node("bronze_orders")[0].metadata
+    return result, own_materialization(result, "bronze_orders").metadata
 
 
 @pytest.fixture(scope="module")

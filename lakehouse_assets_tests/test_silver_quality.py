@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 
 from lakehouse_assets.silver.assets import LINE_ITEMS, ORDERS
 
-from .lakehouse import SLICE, checks_by_name, materialize_day, settings_for
+from .lakehouse import SLICE, checks_by_name, materialize_day, own_materialization, settings_for
 from .landing_files import jsonl, land, line, order
 
 pytestmark = pytest.mark.spark
@@ -72,7 +72,7 @@ def test_quarantine_drop_and_accounting_on_known_bad_rows(spark, tmp_path):
     assert quarantined[4]["_run_id"] == result.run_id
     assert quarantined[4]["order_status"] == "X"  # the full row is kept
 
-    meta = result.asset_materializations_for_node("silver_orders")[0].metadata
+    meta = own_materialization(result, "silver_orders").metadata
     assert meta["input_rows"].value == 6
     assert meta["duplicates_removed"].value == 1
     assert meta["quarantined_rows"].value == 2
@@ -81,7 +81,7 @@ def test_quarantine_drop_and_accounting_on_known_bad_rows(spark, tmp_path):
 
     lines = {(r["order_id"], r["line_number"]) for r in _rows(root / "silver" / "line_items")}
     assert lines == {(1, 1), (2, 2)}
-    line_meta = result.asset_materializations_for_node("silver_line_items")[0].metadata
+    line_meta = own_materialization(result, "silver_line_items").metadata
     assert line_meta["quarantined_rows"].value == 2
     assert line_meta["dropped_rows"].value == 1
 

@@ -22,7 +22,13 @@ from lakehouse_assets.monitoring.tables import (
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
-from .lakehouse import TABLE_ASSET_NAMES, materialize_day, materialize_range, settings_for
+from .lakehouse import (
+    TABLE_ASSET_NAMES,
+    materialize_day,
+    materialize_range,
+    own_materialization,
+    settings_for,
+)
 from .landing_files import jsonl, land, line, order
 
 pytestmark = pytest.mark.spark
@@ -174,7 +180,7 @@ def test_an_order_relanded_later_with_new_content_is_counted_once(day_by_day):
 def test_rematerializing_a_day_changes_nothing(day_by_day):
     _, store, before_rerun, rerun = day_by_day
     assert rerun.success
-    bronze_meta = rerun.asset_materializations_for_node("bronze_orders")[0].metadata
+    bronze_meta = own_materialization(rerun, "bronze_orders").metadata
     assert bronze_meta["files_processed"].value == 0  # nothing new landed
     for spec in DATA_TABLES:
         assert _contents(store, spec) == before_rerun[spec], spec.qualified_name
@@ -198,7 +204,7 @@ def test_single_run_backfill_equals_the_one_day_runs(spark, day_by_day, landing,
 
 def test_materialization_metadata_and_checks(day_by_day):
     settings, _, _, rerun = day_by_day
-    meta = rerun.asset_materializations_for_node("fact_sales")[0].metadata
+    meta = own_materialization(rerun, "fact_sales").metadata
     assert meta["partition"].value == DAYS[-1].isoformat()
     assert meta["table_location"].value == f"{settings.root}/gold/fact_sales"
     assert meta["dagster/partition_row_count"].value > 0
@@ -224,7 +230,7 @@ def test_a_rerun_rewrites_no_dimension_whose_inputs_are_unchanged(day_by_day):
     _, store, _, rerun = day_by_day
     evaluations = {e.check_name: e.passed for e in rerun.get_asset_check_evaluations()}
     for spec in (gold.DIM_DATE, gold.DIM_GEOGRAPHY, gold.DIM_PRODUCT, gold.DIM_SUPPLIER):
-        meta = rerun.asset_materializations_for_node(spec.name)[0].metadata
+        meta = own_materialization(rerun, spec.name).metadata
         assert meta["rewritten"].value is False, spec.name
         # No commit since the write the re-run stood on, which recorded those same inputs.
         assert meta["delta_version"].value == store.version(spec), spec.name
