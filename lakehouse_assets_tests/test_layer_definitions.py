@@ -172,3 +172,14 @@ def test_no_foundation_imports_a_layer_or_the_graph(foundation):
     else:
         names = _imported_packages(module)
     assert not names & above
+
+
+def test_freshness_checks_cover_the_built_tables_of_a_whole_definitions(defs):
+    """Given everything a Definitions holds (side-table specs included), the SLA checks are
+    the executable tables of the layers with an SLA, one each."""
+    from lakehouse_assets.operations.freshness_checks import freshness_check_keys
+
+    keys = {k.asset_key.to_user_string() for k in freshness_check_keys(defs.assets or [])}
+    assert "bronze_orders" in keys and "document_index" in keys
+    assert not {k for k in keys if "/" in k}  # no side table
+    assert "data_dictionary" not in keys

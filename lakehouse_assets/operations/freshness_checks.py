@@ -22,6 +22,7 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     AssetsDefinition,
+    AssetSpec,
     Config,
     DagsterInstance,
     DefaultSensorStatus,
@@ -61,7 +62,7 @@ class FreshnessCheckConfig(Config):
 
 
 def sla_targets(
-    assets_defs: Iterable[AssetsDefinition], sla_layers: Iterable[str] | None = None
+    assets_defs: Iterable[AssetsDefinition | AssetSpec], sla_layers: Iterable[str] | None = None
 ) -> dict[AssetKey, str]:
     """Every table asset (executable: built by a step) of a layer with an SLA (default: every
     layer ``layer_policies`` has one for), with its layer (its group)."""
@@ -69,14 +70,15 @@ def sla_targets(
     return {
         key: a.group_names_by_key[key]
         for a in assets_defs
-        if a.is_executable
+        # Only the tables steps build: not a side table's spec (its writers carry the SLA).
+        if isinstance(a, AssetsDefinition) and a.is_executable
         for key in a.keys
         if a.group_names_by_key[key] in layers
     }
 
 
 def freshness_check_keys(
-    assets_defs: Iterable[AssetsDefinition], sla_layers: Iterable[str] | None = None
+    assets_defs: Iterable[AssetsDefinition | AssetSpec], sla_layers: Iterable[str] | None = None
 ) -> list[AssetCheckKey]:
     return [
         AssetCheckKey(key, FRESHNESS_CHECK_NAME) for key in sla_targets(assets_defs, sla_layers)
