@@ -117,8 +117,12 @@ def source_code_metadata(fn: Callable[..., Any]) -> dict[str, Any]:
     if path is None:
         return {}
     _, line = inspect.getsourcelines(fn)
-    reference = LocalFileCodeReference(file_path=path, line_number=line)
-    return {"dagster/code_references": CodeReferencesMetadataValue(code_references=[reference])}
+    # Code references are marked beta; a warning per asset at every load says nothing new.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        reference = LocalFileCodeReference(file_path=path, line_number=line)
+        value = CodeReferencesMetadataValue(code_references=[reference])
+    return {"dagster/code_references": value}
 
 
 def package_code_version(fn: Callable[..., Any]) -> str:
