@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
@@ -31,12 +30,6 @@ INGEST_BRONZE_JOB_NAME = "ingest_bronze_job"
 DAILY_JOB_NAME = "lakehouse_daily_job"
 
 
-@dataclass(frozen=True)
-class JobsAndSchedules:
-    jobs: list[Any]
-    schedules: list[ScheduleDefinition]
-
-
 def run_logging_config(log_format: str) -> dict[str, Any]:
     """Default run config starting the ``json`` (or ``console``) logger of the Definitions."""
     logger_name = "console" if log_format == "text" else "json"
@@ -44,9 +37,7 @@ def run_logging_config(log_format: str) -> dict[str, Any]:
     return {"loggers": {logger_name: {"config": {"log_level": "DEBUG"}}}}
 
 
-def build_jobs(
-    freshness_check_keys: Sequence[AssetCheckKey], log_format: str = "json"
-) -> JobsAndSchedules:
+def jobs_defs(freshness_check_keys: Sequence[AssetCheckKey], log_format: str) -> Definitions:
     """The batch jobs over the whole graph and their schedules; ``freshness_check_keys``: the
     SLA checks, which run on their own sensor, not inside the runs they judge."""
     logging_config = run_logging_config(log_format)
@@ -95,13 +86,7 @@ def build_jobs(
         ),
     ]
     jobs = [lakehouse_daily_job, ingest_bronze_job, pipeline_runs_job, freshness_checks_job]
-    return JobsAndSchedules(jobs, schedules)
-
-
-def jobs_defs(freshness_check_keys: Sequence[AssetCheckKey], log_format: str) -> Definitions:
-    """:func:`build_jobs` as Definitions."""
-    built = build_jobs(freshness_check_keys, log_format)
-    return Definitions(jobs=built.jobs, schedules=built.schedules)
+    return Definitions(jobs=jobs, schedules=schedules)
 
 
 def previous_day_partition(scheduled_at: dt.datetime, calendar: PartitionCalendar) -> str | None:

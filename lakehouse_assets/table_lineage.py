@@ -113,17 +113,22 @@ def side_table_specs(assets_defs: Iterable[AssetsDefinition]) -> list[AssetSpec]
                 tables.setdefault(table.qualified_name, table)
                 writers.setdefault(table.qualified_name, []).append(key)
     return [
-        AssetSpec(
-            key=side_table_key(table),
-            group_name=table.layer,
-            description=f"{table.comment} Written by {_names(writers[name])}.",
-            deps=writers[name],
-            kinds={"delta"},
-            metadata=writes_metadata([table]),
-            tags={TABLE_ROLE_TAG: SIDE_TABLE, **table_tags(table.layer, table)},
-        )
+        side_table_spec(table, writers[name], _names(writers[name]))
         for name, table in tables.items()
     ]
+
+
+def side_table_spec(table: TableSpec, writers: Sequence[AssetKey], written_by: str) -> AssetSpec:
+    """``table`` as a non-executable asset in its layer's group, downstream of ``writers``."""
+    return AssetSpec(
+        key=side_table_key(table),
+        group_name=table.layer,
+        description=f"{table.comment} Written by {written_by}.",
+        deps=writers,
+        kinds={"delta"},
+        metadata=writes_metadata([table]),
+        tags={TABLE_ROLE_TAG: SIDE_TABLE, **table_tags(table.layer, table)},
+    )
 
 
 def _names(keys: Sequence[AssetKey]) -> str:

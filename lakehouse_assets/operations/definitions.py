@@ -25,26 +25,14 @@ from lakehouse_assets.operations.freshness_checks import (
 )
 from lakehouse_assets.operations.orphaned_runs import orphaned_run_sensor
 from lakehouse_assets.settings import LakehouseSettings
-from lakehouse_assets.table_lineage import (
-    SIDE_TABLE,
-    TABLE_ROLE_TAG,
-    table_tags,
-    writes_metadata,
-)
+from lakehouse_assets.table_lineage import side_table_spec
 
 AUTOMATION_SENSOR_NAME = "lakehouse_automation"
 
 
 def sla_metrics_spec() -> AssetSpec:
     """``monitoring.sla_metrics`` in the graph: written by the freshness checks, not a step."""
-    return AssetSpec(
-        key=AssetKey([SLA_METRICS.layer, SLA_METRICS.name]),
-        group_name=SLA_METRICS.layer,
-        description=f"{SLA_METRICS.comment} Written by the freshness_sla checks.",
-        kinds={"delta"},
-        metadata=writes_metadata([SLA_METRICS]),
-        tags={TABLE_ROLE_TAG: SIDE_TABLE, **table_tags(SLA_METRICS.layer, SLA_METRICS)},
-    )
+    return side_table_spec(SLA_METRICS, writers=[], written_by="the freshness_sla checks")
 
 
 def build_defs(

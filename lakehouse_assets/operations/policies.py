@@ -148,19 +148,6 @@ def automated_layers(
     return reads & set(sla_layers)
 
 
-def apply_operational_policies(
-    assets_defs: Sequence[AssetsDefinition | AssetSpec],
-    settings: OperationsSettings,
-    snapshot_assets: AssetSelection | None = None,
-) -> list[AssetsDefinition | AssetSpec]:
-    """``assets_defs`` with :func:`asset_policies` applied."""
-    with_policies = asset_policies(assets_defs, settings, snapshot_assets)
-    return [
-        with_policies(a) if isinstance(a, AssetSpec) else a.map_asset_specs(with_policies)
-        for a in assets_defs
-    ]
-
-
 def asset_policies(
     assets_defs: Sequence[AssetsDefinition | AssetSpec],
     settings: OperationsSettings,
