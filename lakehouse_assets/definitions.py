@@ -30,6 +30,7 @@ from lakehouse_assets.features import definitions as features
 from lakehouse_assets.gold import definitions as gold
 from lakehouse_assets.gold.restore import restore_definitions
 from lakehouse_assets.jobs import DAILY_JOB_NAME, jobs_defs
+from lakehouse_assets.lifecycle.definitions import lifecycle_definitions, table_maintenance_spec
 from lakehouse_assets.observability.assets import monitoring_assets
 from lakehouse_assets.operations import definitions as operations
 from lakehouse_assets.operations.freshness_checks import freshness_check_keys
@@ -60,21 +61,25 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
         settings.require_usable_locations()
     layers = layer_definitions(settings)
     table_assets = [a for a in layers.assets or [] if isinstance(a, AssetsDefinition)]
-    side_tables = [*side_table_specs(table_assets), operations.sla_metrics_spec()]
+    side_tables = [
+        *side_table_specs(table_assets),
+        operations.sla_metrics_spec(),
+        table_maintenance_spec(),
+    ]
     monitoring = monitoring_assets(table_assets, side_tables)
     graph = [*table_assets, *monitoring]
+    tables = tables_written([*graph, *side_tables])
+    launcher_layers = step_launcher_layers(k for a in graph for k in a.required_resource_keys)
     lakehouse = Definitions.merge(
         layers,
         Definitions(assets=[*monitoring, *side_tables]),
-        restore_definitions(settings.auto_restore, tables_written([*graph, *side_tables])),
+        restore_definitions(settings.auto_restore, tables),
+        lifecycle_definitions(settings.lifecycle, tables, launcher_layers, settings.log_format),
         bronze.landing_defs(settings, table_assets, DAILY_JOB_NAME),
         jobs_defs(freshness_check_keys(graph), settings.log_format),
         operations.build_defs(settings, graph, bronze.landed_since(settings)),
         Definitions(
-            resources=build_resources(
-                settings,
-                step_launcher_layers(k for a in graph for k in a.required_resource_keys),
-            ),
+            resources=build_resources(settings, launcher_layers),
             # Locally every step of a run shares one Spark JVM (in-process); on Databricks each
             # step runs on a cluster through the step launcher, so steps may run in parallel.
             executor=in_process_executor if settings.env == "local" else multiprocess_executor,

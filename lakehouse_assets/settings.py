@@ -14,12 +14,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from lakehouse_assets.retention import (
+    RETENTION_KINDS,
+    VACUUM_RETENTION_FLOOR_HOURS,
+    RetentionError,
+    VacuumRetention,
+)
+
 LakehouseEnv = Literal["local", "databricks"]
 SUPPORTED_ENVS: tuple[LakehouseEnv, ...] = ("local", "databricks")
 
 DEFAULT_ROOT = ".lakehouse"
 # The project's own docs/ (a source checkout): the knowledge base's documents.
 DEFAULT_DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
+# Days of rows kept per kind of record, unless LAKEHOUSE_RETENTION_<KIND>_DAYS says otherwise.
+# Raw records have no default: bronze is what every rebuild replays (docs/operations.md).
+DEFAULT_RETENTION_DAYS: Mapping[str, int] = {
+    "dead_letters": 90,
+    "quarantine": 90,
+    "monitoring": 400,
+}
 DEFAULT_UI_URL = "http://localhost:3000"
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
 DEFAULT_PAGERDUTY_BASE_URL = "https://events.pagerduty.com"
@@ -132,6 +146,46 @@ class KnowledgeBaseSettings:
 
 
 @dataclass(frozen=True)
+class LifecycleSettings:
+    """How long tables keep rows and unreferenced files: the one place retention is set.
+
+    Attributes:
+        vacuum_retention_hours: VACUUM keeps unreferenced files this long
+            (``LAKEHOUSE_VACUUM_RETENTION_HOURS``; never below the floor of 168 hours).
+        retention_days: Days of rows kept per kind of record (``LAKEHOUSE_RETENTION_<KIND>_DAYS``,
+            e.g. ``LAKEHOUSE_RETENTION_DEAD_LETTERS_DAYS``); a kind without a value is kept
+            forever. Raw records are kept forever unless set: bronze is the replay source.
+    """
+
+    vacuum_retention_hours: int = VACUUM_RETENTION_FLOOR_HOURS
+    retention_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RETENTION_DAYS))
+
+    def __post_init__(self) -> None:
+        try:
+            VacuumRetention(self.vacuum_retention_hours)
+        except RetentionError as error:
+            raise SettingsError(f"LAKEHOUSE_VACUUM_RETENTION_HOURS: {error}") from None
+
+    @property
+    def vacuum_retention(self) -> VacuumRetention:
+        return VacuumRetention(self.vacuum_retention_hours)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LifecycleSettings:
+        days = {}
+        for kind in RETENTION_KINDS:
+            variable = f"LAKEHOUSE_RETENTION_{kind.upper()}_DAYS"
+            if kind in DEFAULT_RETENTION_DAYS or (environ.get(variable) or "").strip():
+                days[kind] = _positive_int(environ, variable, DEFAULT_RETENTION_DAYS.get(kind, 0))
+        return cls(
+            vacuum_retention_hours=_positive_int(
+                environ, "LAKEHOUSE_VACUUM_RETENTION_HOURS", VACUUM_RETENTION_FLOOR_HOURS
+            ),
+            retention_days=days,
+        )
+
+
+@dataclass(frozen=True)
 class LakehouseSettings:
     """Where the lakehouse lives and which runtime executes it.
 
@@ -146,6 +200,7 @@ class LakehouseSettings:
             (``spark://host:7077``) or ``local-cluster[workers,cores,memory]``.
         auto_restore: Start the sensor that restores a gold table whose blocking check failed.
         operations: SLAs and alerting.
+        lifecycle: Row and file retention (maintenance and retention jobs).
         log_format: ``json`` (one object per line, the default) or ``text``.
         environ: The ``LAKEHOUSE_*`` variables this was built from (databricks mode forwards
             them to the remote steps, which rebuild the same Definitions).
@@ -160,6 +215,7 @@ class LakehouseSettings:
     spark_master: str = "local[*]"
     auto_restore: bool = False
     operations: OperationsSettings = field(default_factory=OperationsSettings)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     log_format: Literal["json", "text"] = "json"
     environ: Mapping[str, str] = field(default_factory=dict)
 
@@ -228,6 +284,7 @@ class LakehouseSettings:
             ),
             auto_restore=_flag(environ, "LAKEHOUSE_AUTO_RESTORE"),
             operations=OperationsSettings.from_env(environ),
+            lifecycle=LifecycleSettings.from_env(environ),
             log_format=_log_format(environ),
             environ={
                 k: v

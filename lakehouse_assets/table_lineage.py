@@ -19,6 +19,7 @@ from typing import Any
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, MetadataValue
 
+from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage import TableSpec
 
 TABLES_METADATA_KEY = "lakehouse/tables"
@@ -56,6 +57,7 @@ def _spec_json(spec: TableSpec) -> dict[str, Any]:
         "comment": spec.comment,
         "properties": [list(p) for p in spec.properties],
         "contains_pii": spec.contains_pii,
+        "retention": [spec.retention.kind, spec.retention.column] if spec.retention else None,
     }
 
 
@@ -68,6 +70,7 @@ def _spec_from_json(raw: dict[str, Any]) -> TableSpec:
         comment=raw["comment"],
         properties=tuple((k, v) for k, v in raw["properties"]),
         contains_pii=raw["contains_pii"],
+        retention=RowRetention(*raw["retention"]) if raw.get("retention") else None,
     )
 
 

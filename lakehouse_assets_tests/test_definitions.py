@@ -22,6 +22,10 @@ def _settings(env: str) -> LakehouseSettings:
     )
 
 
+# Every layer that holds a table has its own maintenance job and schedule.
+MAINTAINED_LAYERS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
+
+
 def test_every_definition_resolves_in_both_environments():
     for env in ("local", "databricks"):
         defs = build_definitions(_settings(env))
@@ -31,10 +35,13 @@ def test_every_definition_resolves_in_both_environments():
         assert set(SLICE) <= keys
         assert repo.asset_graph.asset_check_keys
         assert {j.name for j in repo.get_all_jobs()} >= {"lakehouse_daily_job", "ingest_bronze_job"}
+        maintenance = {f"maintain_{layer}_tables_schedule" for layer in MAINTAINED_LAYERS}
         assert {s.name for s in repo.schedule_defs} == {
             "lakehouse_daily_schedule",
             "bronze_ingest_schedule",
             "pipeline_runs_schedule",
+            "enforce_retention_schedule",
+            *maintenance,
         }
         # One landing sensor for every source, gold auto-restore (off by default), the
         # freshness SLA sensor, the alert router, the orphaned-run sensor, and the sensor that

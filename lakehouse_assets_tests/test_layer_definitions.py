@@ -35,6 +35,7 @@ TABLES = {
     *(f"monitoring.{s}" for s in ("ingested_files", "ingestion_events", "schema_changes")),
     *(f"monitoring.{s}" for s in ("dq_metrics", "data_dictionary", "sla_metrics")),
     "monitoring.pipeline_runs",
+    "monitoring.table_maintenance",
 }
 
 
@@ -122,6 +123,7 @@ def test_the_runner_is_granted_every_schema_a_table_lives_in(defs):
 FOUNDATIONS = {
     "settings",
     "partitions",
+    "retention",
     "storage",
     "quality",
     "monitoring",
@@ -160,7 +162,7 @@ def test_a_layer_imports_only_foundations_and_the_layers_it_reads_from(layer):
 
 @pytest.mark.parametrize("foundation", sorted(FOUNDATIONS - {"windowed", "table_checks"}))
 def test_no_foundation_imports_a_layer_or_the_graph(foundation):
-    above = {*READS_FROM, "definitions", "catalog", "jobs", "observability", "cli"}
+    above = {*READS_FROM, "definitions", "catalog", "jobs", "observability", "lifecycle", "cli"}
     module = foundation if (PACKAGE / foundation).is_dir() else None
     if module is None:
         tree = ast.parse((PACKAGE / f"{foundation}.py").read_text())

@@ -64,6 +64,11 @@ class LandingSource:
     source_system: str = SOURCE_SYSTEM
     # Records hold personal data (a customer's name, address, phone; a supplier's phone).
     contains_pii: bool = False
+    # Raw records may expire (LAKEHOUSE_RETENTION_RAW_RECORDS_DAYS): only for sources whose
+    # silver or gold tables are rebuilt per date window. Snapshot sources feed dimensions
+    # rebuilt from the whole bronze table, and customer events are replayed per customer
+    # (silver_customers), so their raw records are kept.
+    raw_records_expire: bool = False
 
     @property
     def field_names(self) -> list[str]:
@@ -85,6 +90,7 @@ ORDERS = LandingSource(
         ("o_comment", StringType()),
     ),
     required_keys=("o_orderkey", "o_orderdate"),
+    raw_records_expire=True,
 )
 
 LINEITEM = LandingSource(
@@ -109,6 +115,7 @@ LINEITEM = LandingSource(
         ("l_comment", StringType()),
     ),
     required_keys=("l_orderkey", "l_linenumber"),
+    raw_records_expire=True,
 )
 
 _CUSTOMER_FIELDS = (

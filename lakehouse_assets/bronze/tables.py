@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lakehouse_assets.bronze.sources import LandingSource
+from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage import TableSpec
 
 # Metadata columns every bronze table carries after the source fields.
@@ -35,6 +36,7 @@ DEAD_LETTER = TableSpec(
     ),
     # A raw record of any source, customers' included.
     contains_pii=True,
+    retention=RowRetention("dead_letters", "ingestion_timestamp"),
 )
 
 
@@ -49,4 +51,7 @@ def bronze_table(source: LandingSource) -> TableSpec:
         ),
         properties=(("delta.appendOnly", "true"),),
         contains_pii=source.contains_pii,
+        retention=(
+            RowRetention("raw_records", INGESTION_DATE) if source.raw_records_expire else None
+        ),
     )

@@ -60,3 +60,29 @@ PIPELINE_RUNS_SCHEMA = StructType(
         _column("error_message", StringType(), True, "Why the step failed (redacted)."),
     ]
 )
+
+TABLE_MAINTENANCE_SCHEMA = StructType(
+    [
+        _column("table_name", StringType(), False, "Table maintained (layer.table)."),
+        _column("layer", StringType(), False, "Layer of the table."),
+        _column("operation", StringType(), False, "OPTIMIZE, VACUUM or RETENTION."),
+        _column("maintained_at", TimestampType(), False, "When the operation ended (UTC)."),
+        _column("files_before", LongType(), False, "Data files of the current version before."),
+        _column("files_after", LongType(), False, "Data files of the current version after."),
+        _column("bytes_before", LongType(), False, "Bytes of the current version before."),
+        _column("bytes_after", LongType(), False, "Bytes of the current version after."),
+        _column("files_added", LongType(), False, "Files the operation wrote."),
+        _column(
+            "files_removed",
+            LongType(),
+            False,
+            "Files the operation removed from the table (OPTIMIZE, RETENTION) or deleted "
+            "from storage (VACUUM).",
+        ),
+        _column("bytes_removed", LongType(), False, "Bytes of the files removed or deleted."),
+        _column("rows_removed", LongType(), False, "Rows expired by a retention policy."),
+        _column("duration_seconds", DoubleType(), False, "Wall time of the operation."),
+        _column("detail", StringType(), False, "Retention applied, clustering columns."),
+        _column("run_id", StringType(), False, "Dagster run that maintained the table."),
+    ]
+)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage import TableSpec
 
+# The file ledger never expires: it is what makes re-landing an old file a no-op.
 INGESTED_FILES = TableSpec(
     layer="monitoring",
     name="ingested_files",
@@ -24,12 +26,14 @@ INGESTION_EVENTS = TableSpec(
         "One row per bronze ingestion run and source: files processed, input records, "
         "records/s, dead-lettered records and the backlog of files still outstanding."
     ),
+    retention=RowRetention("monitoring", "started_at"),
 )
 
 SCHEMA_CHANGES = TableSpec(
     layer="monitoring",
     name="schema_changes",
     comment="Columns added to bronze tables by schema evolution (mode addNewColumns).",
+    retention=RowRetention("monitoring", "detected_at"),
 )
 
 DQ_METRICS = TableSpec(
@@ -39,6 +43,7 @@ DQ_METRICS = TableSpec(
         "One row per run, table and quality rule: rows evaluated, rows failing, failure rate "
         "and the verdict (passed / warned / failed)."
     ),
+    retention=RowRetention("monitoring", "evaluated_at"),
 )
 
 DATA_DICTIONARY = TableSpec(
@@ -57,6 +62,7 @@ SLA_METRICS = TableSpec(
         "One row per freshness SLA evaluation and table: expected and actual freshness in "
         "minutes, met or missed, and why (written by the freshness_sla checks)."
     ),
+    retention=RowRetention("monitoring", "sla_timestamp"),
 )
 
 PIPELINE_RUNS = TableSpec(
@@ -66,4 +72,15 @@ PIPELINE_RUNS = TableSpec(
         "One row per Dagster run and asset partition (or partition range): start, end, "
         "status, rows read, rows written, duration and error message."
     ),
+    retention=RowRetention("monitoring", "start_time"),
+)
+
+TABLE_MAINTENANCE = TableSpec(
+    layer="monitoring",
+    name="table_maintenance",
+    comment=(
+        "One row per maintenance operation and table (OPTIMIZE, VACUUM, RETENTION): files "
+        "added and removed, bytes before and after, rows expired and duration."
+    ),
+    retention=RowRetention("monitoring", "maintained_at"),
 )

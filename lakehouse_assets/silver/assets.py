@@ -12,6 +12,7 @@ from lakehouse_assets.asset_factory import log_other_partitions_changed, spark_a
 from lakehouse_assets.bronze import sources
 from lakehouse_assets.bronze.tables import bronze_table
 from lakehouse_assets.monitoring.tables import DQ_METRICS
+from lakehouse_assets.retention import ROWS_KEPT_FROM_PROPERTY, require_rows_kept
 from lakehouse_assets.silver import tables
 from lakehouse_assets.silver.contracts import SilverLineItem, SilverOrder
 from lakehouse_assets.silver.customer_publish import customer_check_specs, publish_silver_customers
@@ -51,6 +52,10 @@ def _publish_from_bronze(
     """Publish the run's window of ``target`` from all of ``source``'s bronze table (versions
     are compared across dates); dates that lost older versions are logged as changed."""
     step = spark_step(context)
+    bronze = bronze_table(source)
+    if bronze.retention is not None and step.store.exists(bronze):
+        kept_from = step.store.properties(bronze).get(ROWS_KEPT_FROM_PROPERTY)
+        require_rows_kept(bronze.qualified_name, step.window.first, kept_from)
 
     def report_other_dates(dates: Sequence[dt.date]) -> None:
         log_other_partitions_changed(
@@ -61,7 +66,7 @@ def _publish_from_bronze(
         step,
         context.run_id,
         target,
-        bronze=step.store.read(bronze_table(source)),
+        bronze=step.store.read(bronze),
         in_window=F.expr(step.window.sql_predicate(bronze_date_column)),
         cleanse=cleanse,
         report_other_dates=report_other_dates,

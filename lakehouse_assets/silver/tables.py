@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage import TableSpec
 
 ORDERS = TableSpec(
@@ -32,6 +33,7 @@ def quarantine_table(table: TableSpec) -> TableSpec:
             f"Rows of {table.qualified_name} held back by quarantine rules: the full row, "
             "_failed_rules (every rule it failed) and the _run_id that quarantined it."
         ),
+        retention=RowRetention("quarantine", "_ingestion_timestamp"),
     )
 
 
@@ -68,4 +70,5 @@ CUSTOMER_EVENTS_QUARANTINE = TableSpec(
         "conflicting_duplicate_sequence (same customer and sequence, different content)."
     ),
     contains_pii=True,
+    retention=RowRetention("quarantine", "_ingestion_timestamp"),
 )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage.ddl import create_table_sql
 from lakehouse_assets.storage.delta_log import LocalDeltaReader, append_rows, is_local_path
 from lakehouse_assets.storage.locators import TableLocator, check_identifier
@@ -64,6 +65,8 @@ class TableSpec:
     # Holds personal data (a person's name, address or phone): tagged on its asset, and kept
     # out of logs, alerts and error messages.
     contains_pii: bool = False
+    # Rows expire after the days configured for this kind of record (None: kept forever).
+    retention: RowRetention | None = None
 
     def __post_init__(self) -> None:
         check_identifier("layer", self.layer)
@@ -229,6 +232,38 @@ class DeltaTableStore:
             if counted is not None:
                 return counted
         return self.read(spec, where).count()
+
+    def sql_name(self, spec: TableSpec) -> str:
+        """The table as SQL names it: ``delta.`<path>``` or the Unity Catalog name."""
+        ident = self.identifier(spec)
+        if self.locator.by_path:
+            return "delta.`" + ident.replace("`", "``") + "`"
+        return ident
+
+    def properties(self, spec: TableSpec) -> dict[str, str]:
+        """The table's properties (TBLPROPERTIES) as they are now."""
+        return dict(self.delta_table(spec).detail().first()["properties"] or {})
+
+    def set_properties(self, spec: TableSpec, properties: Mapping[str, str]) -> None:
+        """Set table properties (one metadata commit). Keys and values are quoted literals."""
+        assignments = ", ".join(
+            f"'{_sql_literal(k)}' = '{_sql_literal(v)}'" for k, v in properties.items()
+        )
+        self.spark.sql(f"ALTER TABLE {self.sql_name(spec)} SET TBLPROPERTIES ({assignments})")
+
+    @contextmanager
+    def removing_rows(self, spec: TableSpec) -> Iterator[None]:
+        """Allow the block to delete or rewrite rows of an append-only table (bronze): the
+        lifecycle operations (retention, erasure) are the only ones that may. The guard is put
+        back afterwards, also when the block fails."""
+        append_only = self.properties(spec).get("delta.appendOnly") == "true"
+        if append_only:
+            self.set_properties(spec, {"delta.appendOnly": "false"})
+        try:
+            yield
+        finally:
+            if append_only:
+                self.set_properties(spec, {"delta.appendOnly": "true"})
 
     # -- DDL --------------------------------------------------------------------------------
 
@@ -556,6 +591,10 @@ class DeltaTableStore:
             rows_written=_rows_written(metrics),
             metrics=metrics,
         )
+
+
+def _sql_literal(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _rows_written(metrics: Mapping[str, int]) -> int:
