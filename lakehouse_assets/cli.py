@@ -48,6 +48,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     live.add_argument("--days", type=int, default=None, help="Stop the feed after N days.")
     live.add_argument("--scale-factor", type=float, default=0.01)
     commands.add_parser("tables", help="List the tables, their location and row counts.")
+    erase = commands.add_parser(
+        "erase-customer",
+        help="Erase a customer's personal data everywhere, vacuum it, keep it from coming back.",
+    )
+    erase.add_argument("--customer-id", type=int, required=True)
+    erase.add_argument("--reason", required=True, help="Request or ticket reference.")
+    erase.add_argument(
+        "--requested-by", default=os.environ.get("USER", "unknown"), help="Who asked."
+    )
+    erase.add_argument("--dry-run", action="store_true", help="Count what would change.")
+    show = commands.add_parser(
+        "show", help="Print rows of a table; gold and features show personal data masked."
+    )
+    show.add_argument("table", help="layer.table, e.g. gold.dim_customer")
+    show.add_argument("--limit", type=int, default=20)
+    show.add_argument(
+        "--entitled",
+        action="store_true",
+        help="read as a member of the personal-data readers (unmasked)",
+    )
     dictionary = commands.add_parser(
         "data-dictionary", help="Write the data dictionary of the built tables as Markdown."
     )
@@ -65,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return replay_dead_letters(args)
     if args.command == "setup":
         return setup()
+    if args.command == "erase-customer":
+        return erase_customer(args)
+    if args.command == "show":
+        return show_table(args.table, args.limit, entitled=args.entitled)
     if args.command == "data-dictionary":
         return write_data_dictionary(args.output)
     if args.command == "instance":
@@ -209,18 +233,10 @@ def replay_dead_letters(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "throttle_seconds": args.throttle,
     }
-    job = _interactive_definitions().resolve_job_def("replay_dead_letters_job")
-    result = job.execute_in_process(
-        run_config={
-            "ops": {"replay_dead_letters_op": {"config": config}},
-            "loggers": {"console": {"config": {"log_level": "INFO"}}},
-        },
-        raise_on_error=False,
-    )
-    if not result.success:
+    report = _run_op_job("replay_dead_letters_job", "replay_dead_letters_op", config)
+    if report is None:
         print("replay failed; see the log above")
         return 1
-    report = result.output_for_node("replay_dead_letters_op")
     mode = "DRY RUN: " if report["dry_run"] else ""
     print(
         f"{mode}examined {report['examined']}, replayed {report['replayed']} "
@@ -229,6 +245,49 @@ def replay_dead_letters(args: argparse.Namespace) -> int:
     )
     for sample in report["samples"]:
         print(f"  {sample['dead_letter_id']}: {sample['outcome']}")
+    return 0
+
+
+def _run_op_job(job_name: str, op_name: str, config: dict) -> dict | None:
+    """Run a one-op job in-process with ``config`` (recorded in the instance when
+    DAGSTER_HOME is set); the op's output, or None when the run failed."""
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    result = (
+        _interactive_definitions()
+        .resolve_job_def(job_name)
+        .execute_in_process(
+            instance=instance,
+            run_config={
+                "ops": {op_name: {"config": config}},
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},
+            },
+            raise_on_error=False,
+        )
+    )
+    return result.output_for_node(op_name) if result.success else None
+
+
+def erase_customer(args: argparse.Namespace) -> int:
+    """Run the ``erase_customer`` job in-process (recorded in the instance when DAGSTER_HOME is
+    set) and print what it changed, table by table."""
+    config = {
+        "customer_id": args.customer_id,
+        "reason": args.reason,
+        "requested_by": args.requested_by,
+        "dry_run": args.dry_run,
+    }
+    outcome = _run_op_job("erase_customer", "erase_customer_op", config)
+    if outcome is None:
+        print("erasure failed; see the log above (nothing is recorded as erased)")
+        return 1
+    mode = "DRY RUN: would change" if outcome["dry_run"] else "changed"
+    print(f"erasure {outcome['request_id']} of customer {args.customer_id}: {mode}")
+    for table, rows in outcome["rows_changed"].items():
+        vacuumed = outcome["files_vacuumed"].get(table)
+        files = f", {vacuumed} old files vacuumed" if vacuumed is not None else ""
+        print(f"  {table:<36} {rows:>6} rows{files}")
     return 0
 
 
@@ -248,6 +307,36 @@ def write_data_dictionary(output: str) -> int:
         with open(output, "w", encoding="utf-8") as out:
             out.write(markdown)
         print(f"wrote {output}")
+    return 0
+
+
+def show_table(name: str, limit: int, *, entitled: bool) -> int:
+    """Print ``limit`` rows of a table as a reader sees it: personal columns of gold and
+    features masked with the same rule as the Unity Catalog column masks, unless ``entitled``.
+
+    Locally there is no identity to check: whoever can read the lakehouse root can read the
+    files; this is the rule the project's own readers apply (docs/operations.md)."""
+    from lakehouse_assets.catalog import lakehouse_tables
+    from lakehouse_assets.privacy import mask_personal_data
+    from lakehouse_assets.resources.spark import LocalSparkResource
+    from lakehouse_assets.storage import DeltaTableStore, PathLocator
+
+    settings = LakehouseSettings.from_env()
+    specs = {spec.qualified_name: spec for spec in lakehouse_tables()}
+    if name not in specs:
+        print(f"unknown table {name!r}; one of: {', '.join(specs)}", file=sys.stderr)
+        return 2
+    spark = LocalSparkResource(
+        master=settings.spark_master,
+        warehouse_dir=f"{settings.root}/_spark_warehouse",
+        ui_enabled=False,
+    ).get_session()
+    store = DeltaTableStore(spark, PathLocator(settings.root))
+    if not store.exists(specs[name]):
+        print(f"{name} is not materialized yet", file=sys.stderr)
+        return 1
+    rows = mask_personal_data(store.read(specs[name]), name, entitled=entitled)
+    rows.show(limit, truncate=False)
     return 0
 
 

@@ -30,7 +30,7 @@ from lakehouse_assets.features import definitions as features
 from lakehouse_assets.gold import definitions as gold
 from lakehouse_assets.gold.restore import restore_definitions
 from lakehouse_assets.jobs import DAILY_JOB_NAME, jobs_defs
-from lakehouse_assets.lifecycle.definitions import lifecycle_definitions, table_maintenance_spec
+from lakehouse_assets.lifecycle.definitions import lifecycle_definitions, lifecycle_table_specs
 from lakehouse_assets.observability.assets import monitoring_assets
 from lakehouse_assets.operations import definitions as operations
 from lakehouse_assets.operations.freshness_checks import freshness_check_keys
@@ -64,7 +64,7 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
     side_tables = [
         *side_table_specs(table_assets),
         operations.sla_metrics_spec(),
-        table_maintenance_spec(),
+        *lifecycle_table_specs(),
     ]
     monitoring = monitoring_assets(table_assets, side_tables)
     graph = [*table_assets, *monitoring]

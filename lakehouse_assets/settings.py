@@ -201,6 +201,10 @@ class LakehouseSettings:
         auto_restore: Start the sensor that restores a gold table whose blocking check failed.
         operations: SLAs and alerting.
         lifecycle: Row and file retention (maintenance and retention jobs).
+        pii_readers: The group that reads personal data unmasked (``LAKEHOUSE_PII_READERS``).
+        column_policies: Databricks mode applies Unity Catalog column tags and masks when it
+            creates a table (``LAKEHOUSE_UC_COLUMN_POLICIES``, default true; false only where
+            the SQL engine is not Unity Catalog's, such as the workspace emulator).
         log_format: ``json`` (one object per line, the default) or ``text``.
         environ: The ``LAKEHOUSE_*`` variables this was built from (databricks mode forwards
             them to the remote steps, which rebuild the same Definitions).
@@ -216,6 +220,8 @@ class LakehouseSettings:
     auto_restore: bool = False
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    pii_readers: str = "pii_readers"
+    column_policies: bool = True
     log_format: Literal["json", "text"] = "json"
     environ: Mapping[str, str] = field(default_factory=dict)
 
@@ -285,6 +291,8 @@ class LakehouseSettings:
             auto_restore=_flag(environ, "LAKEHOUSE_AUTO_RESTORE"),
             operations=OperationsSettings.from_env(environ),
             lifecycle=LifecycleSettings.from_env(environ),
+            pii_readers=(environ.get("LAKEHOUSE_PII_READERS") or "pii_readers").strip(),
+            column_policies=not _flag_off(environ, "LAKEHOUSE_UC_COLUMN_POLICIES"),
             log_format=_log_format(environ),
             environ={
                 k: v
@@ -299,6 +307,11 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
     if raw not in {"true", "false", "1", "0", "yes", "no"}:
         raise SettingsError(f"{name}={raw!r} is not a boolean (true/false)")
     return raw in {"true", "1", "yes"}
+
+
+def _flag_off(environ: Mapping[str, str], name: str) -> bool:
+    """A flag that defaults to true: whether it is explicitly set false."""
+    return (environ.get(name) or "").strip() != "" and not _flag(environ, name)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, MetadataValue
 
+from lakehouse_assets.privacy import personal_columns
 from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage import TableSpec
 
@@ -29,6 +30,7 @@ SIDE_TABLE = "side"
 
 
 LAYER_TAG = "lakehouse/layer"
+PERSONAL_COLUMNS_METADATA_KEY = "lakehouse/personal_columns"
 PII_TAG = "lakehouse/contains_pii"
 
 
@@ -42,10 +44,17 @@ def writes_metadata(tables: Sequence[TableSpec]) -> dict[str, Any]:
     """An asset's metadata naming the tables it writes (its own first)."""
     if not tables:
         return {}
-    return {
+    metadata: dict[str, Any] = {
         "dagster/table_name": tables[0].qualified_name,
         TABLES_METADATA_KEY: MetadataValue.json([_spec_json(t) for t in tables]),
     }
+    # Column -> category of each table's personal data (privacy.PERSONAL_COLUMNS).
+    personal = {t.qualified_name: personal_columns(t.qualified_name) for t in tables}
+    if any(personal.values()):
+        metadata[PERSONAL_COLUMNS_METADATA_KEY] = MetadataValue.json(
+            {table: columns for table, columns in personal.items() if columns}
+        )
+    return metadata
 
 
 def _spec_json(spec: TableSpec) -> dict[str, Any]:

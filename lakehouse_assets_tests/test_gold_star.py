@@ -8,14 +8,22 @@ first builds days 1-3, the next ones add late data and a corruption on top.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from deltalake import DeltaTable as RsDeltaTable
 from pyspark.sql import functions as F
 
 from lakehouse_assets.definitions import build_definitions
 from lakehouse_assets.gold import tables as gold
+from lakehouse_assets.privacy import (
+    PERSONAL_DATA_TAG,
+    column_mask_statements,
+    mask_personal_data,
+)
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
@@ -138,6 +146,65 @@ def test_facts_take_the_customer_version_in_effect_on_their_date(star):
     assert [(r["market_segment"], r["line_count"]) for r in day3] == [(moved_to, 1)]
     day2 = agg.where(F.col("order_date") == F.lit(DAY2)).collect()
     assert {r["market_segment"] for r in day2} == {original, "Unknown"}
+
+
+def test_personal_data_is_tagged_and_masked_for_unentitled_readers(star, spark):
+    """dim_customer's name, address and phone: tagged in the Delta schema and the Dagster
+    column schema, masked for an unentitled reader (locally and by the generated Unity Catalog
+    mask functions, evaluated here by Spark SQL), real for an entitled one, and never copied
+    into the Delta log's statistics."""
+    _, _, store, _, first, _ = star
+    table = "gold.dim_customer"
+    path = store.identifier(gold.DIM_CUSTOMER)
+    delta_schema = {
+        f["name"]: f["metadata"]
+        for f in json.loads(RsDeltaTable(path).schema().to_json())["fields"]
+    }
+    expected = {"customer_name": "name", "address": "address", "phone": "phone"}
+    assert {
+        name: meta[PERSONAL_DATA_TAG]
+        for name, meta in delta_schema.items()
+        if meta.get(PERSONAL_DATA_TAG)
+    } == expected
+    columns = own_materialization(first, "dim_customer").metadata["dagster/column_schema"]
+    tagged = {c.name: c.tags.get("personal_data") for c in columns.schema.columns if c.tags}
+    assert tagged == expected
+
+    raw = store.read(gold.DIM_CUSTOMER).where("NOT is_unknown")
+    real = raw.select("customer_id", "customer_name", "address", "phone").orderBy("customer_key")
+    entitled = mask_personal_data(raw, table, entitled=True)
+    masked = mask_personal_data(raw, table, entitled=False)
+    shown = masked.select("customer_id", "customer_name", "address", "phone").orderBy(
+        "customer_key"
+    )
+    assert entitled.collect() == raw.collect()
+    real_rows, masked_rows = real.collect(), shown.collect()
+    assert len(real_rows) == len(masked_rows) > 100
+    for real_row, masked_row in zip(real_rows, masked_rows, strict=True):
+        assert masked_row["customer_id"] == real_row["customer_id"]
+        assert masked_row["customer_name"] == masked_row["address"] == "***"
+        assert masked_row["phone"] == real_row["phone"][:3] + "***-***-****"
+        assert real_row["customer_name"].startswith("Customer#")
+
+    # The Unity Catalog mask functions, with the group test answered by Spark: the same values.
+    for member in (True, False):
+        for statement in column_mask_statements("spark_catalog", [table], "pii_readers"):
+            if statement.startswith("CREATE OR REPLACE FUNCTION"):
+                local = statement.replace("spark_catalog.gold.", "").replace(
+                    "CREATE OR REPLACE FUNCTION", "CREATE OR REPLACE TEMPORARY FUNCTION"
+                )
+                spark.sql(local.replace("is_account_group_member('pii_readers')", str(member)))
+        raw.createOrReplaceTempView("dim_customer_under_test")
+        through_uc = spark.sql(
+            "SELECT customer_id, mask_personal_name(customer_name) AS customer_name, "
+            "mask_personal_address(address) AS address, mask_personal_phone(phone) AS phone "
+            "FROM dim_customer_under_test ORDER BY customer_key"
+        ).collect()
+        assert through_uc == (real_rows if member else masked_rows)
+
+    log_text = "".join(p.read_text() for p in (Path(path) / "_delta_log").glob("*.json"))
+    assert real_rows[0]["customer_name"] not in log_text
+    assert real_rows[0]["phone"] not in log_text
 
 
 def test_late_customers_are_rekeyed_and_late_facts_merge_into_their_date(star):

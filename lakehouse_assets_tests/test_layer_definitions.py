@@ -35,7 +35,7 @@ TABLES = {
     *(f"monitoring.{s}" for s in ("ingested_files", "ingestion_events", "schema_changes")),
     *(f"monitoring.{s}" for s in ("dq_metrics", "data_dictionary", "sla_metrics")),
     "monitoring.pipeline_runs",
-    "monitoring.table_maintenance",
+    *(f"monitoring.{s}" for s in ("table_maintenance", "erasure_audit", "erasure_suppressions")),
 }
 
 
@@ -124,6 +124,7 @@ FOUNDATIONS = {
     "settings",
     "partitions",
     "retention",
+    "privacy",
     "storage",
     "quality",
     "monitoring",

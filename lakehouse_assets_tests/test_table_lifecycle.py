@@ -5,6 +5,7 @@ Real Delta tables on the session's Spark; the jobs run from the code location's 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from pathlib import Path
@@ -160,10 +161,8 @@ def test_retention_and_maintenance_jobs_record_what_they_did(spark, tmp_path: Pa
     append-only guard restored), a silver rebuild from the expired dates is refused, and the
     silver maintenance job compacts; every operation is a row of table_maintenance."""
     environ = {"LAKEHOUSE_RETENTION_RAW_RECORDS_DAYS": "30"}
-    settings = settings_for(tmp_path)
-    settings = LakehouseSettings(
-        **{**settings.__dict__, "lifecycle": LakehouseSettings.from_env(environ).lifecycle}
-    )
+    lifecycle = LakehouseSettings.from_env(environ).lifecycle
+    settings = dataclasses.replace(settings_for(tmp_path), lifecycle=lifecycle)
     store = DeltaTableStore(spark, PathLocator(settings.root))
     today = dt.datetime.now(dt.UTC).date()
     old, recent = today - dt.timedelta(days=200), today - dt.timedelta(days=3)

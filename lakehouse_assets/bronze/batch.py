@@ -20,6 +20,7 @@ from lakehouse_assets.bronze import arrow_decoding, decoding, readers
 from lakehouse_assets.bronze.dead_letter import dead_letter_rows, landing_date_of
 from lakehouse_assets.bronze.landing_zone import reader_path
 from lakehouse_assets.bronze.parsing import ERROR_REASON, RESCUED, UNEXPECTED, parse_records
+from lakehouse_assets.bronze.suppression import SUPPRESSED, suppressed_column, suppressed_keys
 from lakehouse_assets.bronze.tables import (
     BATCH_ID,
     BRONZE_METADATA_COLUMNS,
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
 
 LEDGER_SCHEMA = (
     "source string, file_path string, landing_date date, records long, bronze_rows long, "
-    "dead_lettered long, blank_lines long, batch_id string, status string, reject_reason string"
+    "dead_lettered long, blank_lines long, batch_id string, status string, reject_reason string, "
+    "suppressed long"
 )
 
 
@@ -62,7 +64,8 @@ REJECTED = "rejected"
 
 @dataclass(frozen=True)
 class FileAccount:
-    """Accounting of one landed file: records = bronze_rows + dead_lettered.
+    """Accounting of one landed file: records = bronze_rows + dead_lettered + suppressed
+    (records of erased customers, dropped: see :mod:`~lakehouse_assets.bronze.suppression`).
 
     ``records`` is counted from the file's bytes by :func:`decoding.count_records`, apart from
     the parser; ``parsed_records`` is what the parser produced. They differ only if the parser
@@ -74,6 +77,7 @@ class FileAccount:
     records: int = 0
     parsed_records: int = 0
     dead_lettered: int = 0
+    suppressed: int = 0
     blank_lines: int = 0
     unexpected_fields: tuple[str, ...] = ()
     status: str = INGESTED
@@ -81,7 +85,7 @@ class FileAccount:
 
     @property
     def bronze_rows(self) -> int:
-        return self.parsed_records - self.dead_lettered
+        return self.parsed_records - self.dead_lettered - self.suppressed
 
 
 @dataclass
@@ -155,8 +159,9 @@ def ingest_batch(
     rejected = {path: reason for path in files if (reason := file_reject_reason(path, source))}
     files = [path for path in files if path not in rejected]
     schema = current_schema(store, source)
+    suppressed = suppressed_keys(store, source)
     counted = independent_counts(spark, files, source.file_format) if files else {}
-    parsed = _parse(spark, source, files, schema) if files else None
+    parsed = _parse(spark, source, files, schema, suppressed) if files else None
     try:
         accounts = _file_accounts(parsed, files) if parsed is not None else {}
         new_columns = sorted({c for a in accounts.values() for c in a.unexpected_fields})
@@ -166,7 +171,7 @@ def ingest_batch(
         if new_columns and evolution_mode == "addNewColumns" and parsed is not None:
             schema = StructType(schema.fields + [StructField(c, StringType()) for c in new_columns])
             parsed.unpersist()
-            parsed = _parse(spark, source, files, schema)
+            parsed = _parse(spark, source, files, schema, suppressed)
             accounts = _file_accounts(parsed, files)
             outcome.new_columns = new_columns
         outcome.files = [
@@ -208,23 +213,33 @@ def independent_counts(spark: SparkSession, files: Sequence[str], file_format: s
 
 
 def _parse(
-    spark: SparkSession, source: LandingSource, files: Sequence[str], schema: StructType
+    spark: SparkSession,
+    source: LandingSource,
+    files: Sequence[str],
+    schema: StructType,
+    suppressed: Sequence[int] = (),
 ) -> DataFrame:
     records = readers.read_records(spark, source, list(files), schema)
     with_ids = records.withColumn("_row_id", F.monotonically_increasing_id())
     parsed = parse_records(with_ids, schema, source.required_keys)
-    # The raw text is only needed for dead letters; not caching it for good rows halves the cache.
-    dead_letter_raw = F.when(F.col(ERROR_REASON).isNotNull(), F.col(readers.RAW))
+    parsed = parsed.withColumn(SUPPRESSED, suppressed_column(source, suppressed))
+    # The raw text is only needed for dead letters; not caching it for good rows halves the
+    # cache. A suppressed record's raw text is not kept either.
+    dead_letter_raw = F.when(
+        F.col(ERROR_REASON).isNotNull() & ~F.col(SUPPRESSED), F.col(readers.RAW)
+    )
     return parsed.withColumn(readers.RAW, dead_letter_raw).persist()
 
 
 def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAccount]:
     """Per-file counts in one aggregation over the cached parse."""
     blank = F.col(readers.BLANK)
-    good_unexpected = F.when(~blank & F.col(ERROR_REASON).isNull(), F.col(UNEXPECTED))
+    kept = ~F.col(SUPPRESSED)
+    good_unexpected = F.when(~blank & F.col(ERROR_REASON).isNull() & kept, F.col(UNEXPECTED))
     stats = parsed.groupBy(SOURCE_FILE).agg(
         F.count(F.when(~blank, F.lit(1))).alias("parsed_records"),
-        F.count(F.col(ERROR_REASON)).alias("dead_lettered"),
+        F.count(F.when(F.col(ERROR_REASON).isNotNull() & kept, F.lit(1))).alias("dead_lettered"),
+        F.count(F.when(~blank & F.col(SUPPRESSED), F.lit(1))).alias("suppressed"),
         F.count(F.when(blank, F.lit(1))).alias("blank_lines"),
         F.array_distinct(F.flatten(F.collect_set(good_unexpected))).alias("unexpected"),
     )
@@ -233,6 +248,7 @@ def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAcc
             path=row[SOURCE_FILE],
             parsed_records=int(row["parsed_records"]),
             dead_lettered=int(row["dead_lettered"]),
+            suppressed=int(row["suppressed"]),
             blank_lines=int(row["blank_lines"]),
             unexpected_fields=tuple(sorted(row["unexpected"] or ())),
         )
@@ -252,7 +268,8 @@ def _write_rows(
     outcome: BatchOutcome,
     token: IdempotentWrite,
 ) -> None:
-    rejected = parsed.where(F.col(ERROR_REASON).isNotNull())  # never a blank line
+    kept = ~F.col(SUPPRESSED)
+    rejected = parsed.where(F.col(ERROR_REASON).isNotNull() & kept)  # never a blank line
     if outcome.dead_lettered:
         letters = store.append(
             DEAD_LETTER,
@@ -261,7 +278,7 @@ def _write_rows(
             merge_schema=True,  # raw_bytes was added to the table after its first release
         )
         _require(letters, outcome.dead_lettered, "dead-letter rows", outcome)
-    good = parsed.where(~F.col(readers.BLANK) & F.col(ERROR_REASON).isNull())
+    good = parsed.where(~F.col(readers.BLANK) & F.col(ERROR_REASON).isNull() & kept)
     written = store.append(
         bronze_table(source),
         bronze_rows(good, source, outcome.batch_id, schema),
@@ -299,6 +316,7 @@ def _write_ledger(
             outcome.batch_id,
             account.status,
             account.reject_reason,
+            account.suppressed,
         )
         for account in outcome.files
     ]

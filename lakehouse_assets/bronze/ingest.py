@@ -283,6 +283,15 @@ def accounting_check(
     )
     sides = [
         _per_file("records", ledger, "batch_id", "file_path", batch_ids, F.sum("records")),
+        # Records of erased customers, dropped and counted (bronze.suppression).
+        _per_file(
+            "suppressed",
+            ledger,
+            "batch_id",
+            "file_path",
+            batch_ids,
+            F.sum(F.coalesce(F.col("suppressed"), F.lit(0))),
+        ),
         _per_file(
             "bronze",
             store.read(bronze_table(source)).where(F.col(INGESTION_DATE) >= F.lit(since)),
@@ -298,13 +307,19 @@ def accounting_check(
             _per_file("dead", letters, "batch_id", "source_file", batch_ids, F.count(F.lit(1)))
         )
     counted = _collect_per_file(sides)
-    records, bronze, dead = (counted.get(side, {}) for side in ("records", "bronze", "dead"))
+    records, bronze, dead, suppressed = (
+        counted.get(side, {}) for side in ("records", "bronze", "dead", "suppressed")
+    )
     files = sorted(set(records) | set(bronze) | set(dead))
-    rows = [(f, records.get(f, 0), bronze.get(f, 0), dead.get(f, 0)) for f in files]
-    unbalanced = [r for r in rows if r[1] != r[2] + r[3]]
+    rows = [
+        (f, records.get(f, 0), bronze.get(f, 0), dead.get(f, 0), suppressed.get(f, 0))
+        for f in files
+    ]
+    unbalanced = [r for r in rows if r[1] != r[2] + r[3] + r[4]]
     shown = unbalanced or rows
-    table = "| file | records | bronze | dead-lettered |\n|---|---|---|---|\n" + "\n".join(
-        f"| {f[1]} | {n} | {g} | {d} |" for f, n, g, d in shown[:50]
+    table = (
+        "| file | records | bronze | dead-lettered | suppressed |\n|---|---|---|---|---|\n"
+        + "\n".join(f"| {f[1]} | {n} | {g} | {d} | {s} |" for f, n, g, d, s in shown[:50])
     )
     return AssetCheckResult(
         check_name=INGESTION_ACCOUNTING,
@@ -316,6 +331,7 @@ def accounting_check(
             f"{unbalanced[0][3]} dead-lettered"
             if unbalanced
             else f"{len(rows)} files balance: records = bronze rows + dead letters"
+            + (" + suppressed" if any(r[4] for r in rows) else "")
         ),
         metadata={
             "batches": len(batch_ids),
@@ -323,6 +339,7 @@ def accounting_check(
             "records": sum(r[1] for r in rows),
             "bronze_rows": sum(r[2] for r in rows),
             "dead_lettered": sum(r[3] for r in rows),
+            "suppressed": sum(r[4] for r in rows),
             "unbalanced_files": [r[0][1] for r in unbalanced[:20]],
             "per_file": MetadataValue.md(table),
         },

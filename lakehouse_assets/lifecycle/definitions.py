@@ -32,8 +32,13 @@ from pydantic import Field
 
 from lakehouse_assets.asset_factory import TABLE_WRITERS_POOL
 from lakehouse_assets.jobs import run_logging_config
+from lakehouse_assets.lifecycle.erasure import ErasureRequest, erase_customer
 from lakehouse_assets.lifecycle.maintenance import expire_rows, maintain_tables, record_maintenance
-from lakehouse_assets.monitoring.tables import TABLE_MAINTENANCE
+from lakehouse_assets.monitoring.tables import (
+    ERASURE_AUDIT,
+    ERASURE_SUPPRESSIONS,
+    TABLE_MAINTENANCE,
+)
 from lakehouse_assets.operations.json_logs import json_logger
 from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.settings import LifecycleSettings
@@ -43,6 +48,7 @@ from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.table_lineage import side_table_key, side_table_spec
 
 RETENTION_JOB_NAME = "enforce_retention"
+ERASURE_JOB_NAME = "erase_customer"
 # An op job names its loggers itself (asset jobs get the Definitions'): the same two.
 RUN_LOGGERS = {"json": json_logger, "console": colored_console_logger}
 # Minutes after 01:00 UTC at which each layer's maintenance starts, upstream first, so the
@@ -64,11 +70,16 @@ class MaintenanceConfig(Config):
     )
 
 
-def table_maintenance_spec() -> AssetSpec:
-    """``monitoring.table_maintenance`` in the graph: written by the lifecycle jobs."""
-    return side_table_spec(
-        TABLE_MAINTENANCE, writers=[], written_by="the maintenance and retention jobs"
-    )
+def lifecycle_table_specs() -> list[AssetSpec]:
+    """The tables the lifecycle jobs write, in the graph: the maintenance record, the erasure
+    audit and the suppression list bronze reads."""
+    return [
+        side_table_spec(
+            TABLE_MAINTENANCE, writers=[], written_by="the maintenance and retention jobs"
+        ),
+        side_table_spec(ERASURE_AUDIT, writers=[], written_by="the erase_customer job"),
+        side_table_spec(ERASURE_SUPPRESSIONS, writers=[], written_by="the erase_customer job"),
+    ]
 
 
 def lifecycle_definitions(
@@ -113,6 +124,7 @@ def lifecycle_definitions(
             description="Delete the rows the retention policies have expired, daily.",
         )
     )
+    jobs.append(_erasure_job(tables, step_launcher_key("gold")))
     return Definitions(jobs=jobs, schedules=schedules)
 
 
@@ -190,6 +202,51 @@ def _retention_job(
         enforce()
 
     return retention_job
+
+
+class ErasureConfig(Config):
+    """Whose personal data to erase, who asked and why; a dry run changes nothing."""
+
+    customer_id: int = Field(description="The customer's key (c_custkey / customer_id).")
+    reason: str = Field(description="Why: a request or ticket reference, never personal data.")
+    requested_by: str = Field(description="Who asked for the erasure.")
+    dry_run: bool = Field(default=False, description="Only count what would change.")
+
+
+def _erasure_job(tables: Sequence[TableSpec], launcher: str) -> JobDefinition:
+    @op(
+        name=f"{ERASURE_JOB_NAME}_op",
+        required_resource_keys={"spark", "storage", launcher},
+        pool=TABLE_WRITERS_POOL,
+    )
+    def erase(context: OpExecutionContext, config: ErasureConfig) -> dict:
+        request = ErasureRequest(
+            config.customer_id, config.reason, config.requested_by, config.dry_run
+        )
+        store = context.resources.storage.store(context.resources.spark.get_session())
+        outcome = erase_customer(store, tables, request, context.run_id)
+        # Counts and the key only: no personal value is ever logged.
+        context.log.info(outcome.summary())
+        return {
+            "request_id": outcome.request_id,
+            "dry_run": outcome.dry_run,
+            "rows_changed": outcome.rows_changed,
+            "files_vacuumed": outcome.files_vacuumed,
+        }
+
+    @job(
+        name=ERASURE_JOB_NAME,
+        description=(
+            "Erase a customer's personal data from every table (keys kept, facts reconcile), "
+            "vacuum it away, suppress re-ingestion and record the request."
+        ),
+        # No default run config: the op's config (who, why) has no default to merge into.
+        logger_defs=RUN_LOGGERS,
+    )
+    def erasure_job() -> None:
+        erase()
+
+    return erasure_job
 
 
 def _report(

@@ -84,3 +84,22 @@ TABLE_MAINTENANCE = TableSpec(
     ),
     retention=RowRetention("monitoring", "maintained_at"),
 )
+
+ERASURE_AUDIT = TableSpec(
+    layer="monitoring",
+    name="erasure_audit",
+    comment=(
+        "One row per customer erasure request (and dry run): who asked, why, when, and the "
+        "rows changed per table. Holds the customer's key, never their personal data; kept "
+        "forever as the record of the request."
+    ),
+)
+
+ERASURE_SUPPRESSIONS = TableSpec(
+    layer="monitoring",
+    name="erasure_suppressions",
+    comment=(
+        "Customers whose personal data was erased: bronze drops (and counts) their records "
+        "when landed files are ingested or dead letters replayed, so they never come back."
+    ),
+)

@@ -110,5 +110,7 @@ def _databricks_resources(settings: LakehouseSettings, layers: list[str]) -> dic
             catalog=settings.catalog,
             landing_root=settings.landing_root,
             checkpoint_root=settings.checkpoint_root,
+            pii_readers=settings.pii_readers,
+            column_policies=settings.column_policies,
         ),
     }

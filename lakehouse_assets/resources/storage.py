@@ -27,10 +27,18 @@ class LakehouseStorage(ConfigurableResource):
     catalog: str = Field(default="dev", description="Unity Catalog catalog (databricks mode).")
     landing_root: str = Field(description="Where source systems land files.")
     checkpoint_root: str = Field(description="Where streaming checkpoints live.")
+    pii_readers: str = Field(
+        default="pii_readers", description="Group that reads personal data unmasked."
+    )
+    column_policies: bool = Field(
+        default=True, description="Apply Unity Catalog column tags and masks at CREATE TABLE."
+    )
 
     def locator(self) -> TableLocator:
         if self.table_storage == "unity_catalog":
-            return UnityCatalogLocator(self.catalog)
+            return UnityCatalogLocator(
+                self.catalog, pii_readers=self.pii_readers, column_policies=self.column_policies
+            )
         return PathLocator(self.root)
 
     def store(self, spark: SparkSession) -> DeltaTableStore:

@@ -27,6 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lakehouse_assets.partitions import DateWindow
+from lakehouse_assets.privacy import (
+    column_mask_statements,
+    personal_columns,
+    statistics_columns,
+    tag_schema,
+)
 from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage.ddl import create_table_sql
 from lakehouse_assets.storage.delta_log import LocalDeltaReader, append_rows, is_local_path
@@ -278,7 +284,11 @@ class DeltaTableStore:
         from delta.tables import DeltaTable
 
         ident = self.identifier(spec)
+        schema = tag_schema(schema, spec.qualified_name)
         properties = {**DEFAULT_TABLE_PROPERTIES, **dict(spec.properties)}
+        stats_columns = statistics_columns(schema, spec.qualified_name, spec.partition_by)
+        if stats_columns is not None:
+            properties["delta.dataSkippingStatsColumns"] = ",".join(f"`{c}`" for c in stats_columns)
         if not self.locator.by_path:
             self._create_catalog_table(spec, ident, schema, properties)
             return True
@@ -310,6 +320,12 @@ class DeltaTableStore:
                 properties=properties,
             )
         )
+        locator = self.locator
+        if getattr(locator, "column_policies", False) and personal_columns(spec.qualified_name):
+            # Tags (and, on gold and features, masks) exist from the table's first commit on.
+            catalog, readers = locator.catalog, locator.pii_readers  # type: ignore[attr-defined]
+            for statement in column_mask_statements(catalog, [spec.qualified_name], readers):
+                self.spark.sql(statement)
 
     # -- writes -----------------------------------------------------------------------------
 

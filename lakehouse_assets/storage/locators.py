@@ -50,6 +50,10 @@ class UnityCatalogLocator:
 
     catalog: str
     by_path: bool = False
+    # The group that reads personal data unmasked, and whether the DDL step applies the Unity
+    # Catalog column tags and masks (off only where the SQL engine is not Unity Catalog's).
+    pii_readers: str = "pii_readers"
+    column_policies: bool = True
 
     def identifier(self, layer: str, name: str) -> str:
         return ".".join(

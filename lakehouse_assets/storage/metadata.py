@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from lakehouse_assets.privacy import DAGSTER_COLUMN_TAG, personal_columns
+
 if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
@@ -13,14 +15,17 @@ if TYPE_CHECKING:
     from lakehouse_assets.storage.delta_tables import DeltaTableStore, TableSpec, WriteResult
 
 
-def table_schema(schema: StructType) -> TableSchema:
-    """Dagster's column schema (name, Spark type, comment) of a Spark schema."""
+def table_schema(schema: StructType, table: str | None = None) -> TableSchema:
+    """Dagster's column schema (name, Spark type, comment) of a Spark schema; the personal
+    columns of ``table`` (``layer.table``) carry the tag ``personal_data: <category>``."""
+    personal = personal_columns(table) if table else {}
     return TableSchema(
         columns=[
             TableColumn(
                 name=f.name,
                 type=f.dataType.simpleString(),
                 description=f.metadata.get("comment"),
+                tags={DAGSTER_COLUMN_TAG: personal[f.name]} if f.name in personal else None,
             )
             for f in schema.fields
         ]
@@ -49,7 +54,7 @@ def materialization_metadata(
         "table_location": store.identifier(spec),
         "dagster/row_count": store.row_count(spec),
         "delta_version": write.version if write is not None else store.version(spec),
-        "dagster/column_schema": table_schema(df.schema),
+        "dagster/column_schema": table_schema(df.schema, spec.qualified_name),
     }
     if window is not None and date_column is not None:
         metadata["partition"] = window.label()
