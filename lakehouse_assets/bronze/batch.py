@@ -297,14 +297,11 @@ def _require(written: WriteResult, expected: int, what: str, outcome: BatchOutco
         )
 
 
-def _write_ledger(
-    spark: SparkSession,
-    store: DeltaTableStore,
-    source: LandingSource,
-    outcome: BatchOutcome,
-    token: IdempotentWrite,
-) -> None:
-    rows = [
+def ledger_rows(
+    source: LandingSource, accounts: Sequence[FileAccount], batch_id: str | None
+) -> list[tuple]:
+    """The file ledger's rows (``LEDGER_SCHEMA`` order) of ``accounts``."""
+    return [
         (
             source.name,
             account.path,
@@ -313,13 +310,23 @@ def _write_ledger(
             account.bronze_rows,
             account.dead_lettered,
             account.blank_lines,
-            outcome.batch_id,
+            batch_id,
             account.status,
             account.reject_reason,
             account.suppressed,
         )
-        for account in outcome.files
+        for account in accounts
     ]
+
+
+def _write_ledger(
+    spark: SparkSession,
+    store: DeltaTableStore,
+    source: LandingSource,
+    outcome: BatchOutcome,
+    token: IdempotentWrite,
+) -> None:
+    rows = ledger_rows(source, outcome.files, outcome.batch_id)
     ledger = spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn(
         "ingested_at", F.current_timestamp()
     )

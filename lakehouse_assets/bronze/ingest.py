@@ -11,7 +11,7 @@ from pydantic import Field
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_step
-from lakehouse_assets.bronze.batch import LEDGER_SCHEMA, REJECTED, FileAccount
+from lakehouse_assets.bronze.batch import LEDGER_SCHEMA, REJECTED, FileAccount, ledger_rows
 from lakehouse_assets.bronze.decoding import NOT_IN_A_DATE_FOLDER
 from lakehouse_assets.bronze.landing_zone import LandedFile, LandingZone, LandingZoneError
 from lakehouse_assets.bronze.streaming import IngestionReport, StreamLimits, run_bronze_stream
@@ -253,10 +253,7 @@ def record_files_outside_folders(
         if f.path not in ingested and f.landing_date is None
     ]
     if outside:
-        rows = [
-            (source.name, a.path, None, 0, 0, 0, 0, None, a.status, a.reject_reason)
-            for a in outside
-        ]
+        rows = ledger_rows(source, outside, batch_id=None)
         ledger = store.spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn(
             "ingested_at", F.current_timestamp()
         )
