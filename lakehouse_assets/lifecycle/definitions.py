@@ -91,7 +91,6 @@ def lifecycle_definitions(
     """The maintenance job of each layer of ``tables``, the retention job, their schedules and
     the table they record into. ``launcher_layers``: layers with their own step launcher (the
     others' tables are maintained on gold's)."""
-    tables = [*tables, *([] if TABLE_MAINTENANCE in tables else [TABLE_MAINTENANCE])]
     # Lineage order, the lakehouse's own record last.
     layers = sorted(dict.fromkeys(t.layer for t in tables), key=lambda layer: layer == "monitoring")
     jobs: list[JobDefinition] = []

@@ -123,7 +123,7 @@ def erase_customer(
     outcome = ErasureOutcome(uuid.uuid4().hex, request.customer_id, request.dry_run)
     tokens = _tokens(store, by_name, request.customer_id)
     plan = _plan(store, by_name, request.customer_id, tokens)
-    outcome.rows_changed = {name: len(ids) if ids else count for name, (count, ids) in plan.items()}
+    outcome.rows_changed = {name: count for name, (count, _) in plan.items()}
     if request.dry_run:
         _audit(store, request, outcome, requested_at, run_id)
         return outcome
@@ -156,20 +156,21 @@ def _tokens(
         if spec is None or not store.exists(spec):
             continue
         key = CUSTOMER_KEY_COLUMNS[name]
-        rows = store.read(spec).where(F.col(key) == F.lit(customer_id))
-        for column, category in personal_columns(name).items():
-            firsts = (
-                rows.select(F.trim(F.col(column)).alias("value"), F.col(order).alias("at"))
-                .where(F.col("value").isNotNull())
-                .groupBy("value")
-                .agg(F.min("at").alias("at"))
-                .collect()
-            )
-            for row in firsts:
-                if row["value"].startswith(f"{ERASED}-"):
-                    continue  # tokenized by an earlier, interrupted run
-                first = (rank, row["at"] if row["at"] is not None else 0, row["value"])
-                seen[category][row["value"]] = min(seen[category].get(row["value"], first), first)
+        columns = personal_columns(name)
+        # One Spark job per table: a customer's rows are few, the ranking is done here.
+        rows = (
+            store.read(spec)
+            .where(F.col(key) == F.lit(customer_id))
+            .select(F.col(order).alias("_at"), *[F.trim(F.col(c)).alias(c) for c in columns])
+            .collect()
+        )
+        for row in rows:
+            for column, category in columns.items():
+                value = row[column]
+                if value is None or value.startswith(f"{ERASED}-"):
+                    continue  # no value, or tokenized by an earlier, interrupted run
+                first = (rank, row["_at"] if row["_at"] is not None else 0, value)
+                seen[category][value] = min(seen[category].get(value, first), first)
     return {
         category: {
             value: f"{ERASED}-{category}-{n}"

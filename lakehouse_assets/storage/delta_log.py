@@ -53,6 +53,10 @@ class LocalDeltaReader:
         """The newest committed version."""
         return int(self._table(path).version())
 
+    def properties(self, path: str) -> dict[str, str]:
+        """The table's properties (the metadata's configuration)."""
+        return dict(self._table(path).metadata().configuration)
+
     def history(self, path: str, limit: int) -> list[Mapping[str, Any]]:
         """The newest ``limit`` commits, newest first, with Spark's field names
         (``version``, ``operation``, ``operationMetrics`` as strings, ``userMetadata``)."""

@@ -247,7 +247,10 @@ class DeltaTableStore:
         return ident
 
     def properties(self, spec: TableSpec) -> dict[str, str]:
-        """The table's properties (TBLPROPERTIES) as they are now."""
+        """The table's properties (TBLPROPERTIES) as they are now: from the log with delta-rs
+        for local tables (read before every silver window, it must not cost a Spark job)."""
+        if self._log is not None:
+            return self._log.properties(self.identifier(spec))
         return dict(self.delta_table(spec).detail().first()["properties"] or {})
 
     def set_properties(self, spec: TableSpec, properties: Mapping[str, str]) -> None:
