@@ -39,8 +39,9 @@ GROWTH_REASONS = {
         "orders (the 30/90-day counts need only the last 90 days)"
     ),
     "silver_customers": (
-        "rebuilds each customer touched in the window from all of its events, so it scans "
-        "the whole bronze customer_events table to find them"
+        "measured before 2026-12-06, when it rebuilt each touched customer from a scan of the "
+        "whole bronze customer_events table; it now reads the window and the touched keys "
+        "only (see the silver_customers section below)"
     ),
     "bronze_orders": BRONZE_LISTING,
     "bronze_lineitem": BRONZE_LISTING,
@@ -390,6 +391,48 @@ def incremental_section(results: Results, plot: str | None) -> list[str]:
     return lines
 
 
+def silver_customers_section(results: Results) -> list[str]:
+    """One day of silver_customers at a short and a long history, against a full replay."""
+    lines = ["### silver_customers: one day at a short and a long history", ""]
+    measured = results.get("incremental_silver_customers")
+    if not measured:
+        return [
+            *lines,
+            "Not measured yet: `python bench/incremental.py --part silver_customers`.",
+            "",
+        ]
+    points = measured["points"]
+    lines += [
+        f"Synthetic change events ({measured['customers']:,} customers inserted on day one, then "
+        f"{measured['events_per_day']:,} updates and deletes a day), `apply_customer_changes` for "
+        "one new day after the history was loaded and the daily OPTIMIZE ran. Baseline, same "
+        "run: the previous design's read (every bronze event, the day's customers rebuilt; "
+        f"measured {measured['measured_at'][:10]}, `python bench/incremental.py --part "
+        "silver_customers`).",
+        "",
+    ]
+    rows = [
+        [
+            f"{p['history_days']:,}",
+            f"{p['history_events']:,}",
+            ", ".join(seconds(r["seconds"]) for r in p["one_day_runs"]),
+            f"**{seconds(p['one_day_median_s'])}**",
+            seconds(p["baseline_median_s"]),
+        ]
+        for p in points
+    ]
+    lines += table(
+        ["history (days)", "events", "one-day runs", "median", "baseline (full replay)"], rows
+    )
+    lines += [
+        f"One day costs **{measured['one_day_cost_ratio']:.2f}x** at "
+        f"{points[-1]['history_days']:,} days what it costs at {points[0]['history_days']:,} "
+        f"(target at most 1.1x); the full replay {measured['baseline_cost_ratio']:.2f}x.",
+        "",
+    ]
+    return lines
+
+
 def backfill_section(results: Results) -> list[str]:
     lines = ["## Backfill: one run for N days vs N one-day runs", ""]
     backfill = results.get("backfill")
@@ -523,6 +566,7 @@ def render(results: Results, plots: dict[str, str]) -> str:
         *summary_section(results),
         *end_to_end_section(results, plots.get("scale")),
         *incremental_section(results, plots.get("history")),
+        *silver_customers_section(results),
         *backfill_section(results),
         *overheads_section(results),
         *components_section(results),

@@ -346,18 +346,19 @@ def print_tables() -> None:
 
     from lakehouse_assets.catalog import lakehouse_tables
     from lakehouse_assets.storage import PathLocator
+    from lakehouse_assets.storage.delta_log import LocalDeltaReader
 
     settings = LakehouseSettings.from_env()
     locator = PathLocator(settings.root)
+    reader = LocalDeltaReader()
     print(f"tables under {settings.root}:")
     for spec in lakehouse_tables():
         path = locator.identifier(spec.layer, spec.name)
         if not DeltaTable.is_deltatable(path):
             print(f"  {spec.qualified_name:<28} (not materialized)")
             continue
-        table = DeltaTable(path)
-        rows = table.to_pyarrow_dataset().count_rows()
-        print(f"  {spec.qualified_name:<28} {rows:>10,} rows  v{table.version():<4} {path}")
+        rows, version = reader.count_rows(path), reader.version(path)
+        print(f"  {spec.qualified_name:<28} {rows:>10,} rows  v{version:<4} {path}")
 
 
 if __name__ == "__main__":

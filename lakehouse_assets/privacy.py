@@ -64,6 +64,7 @@ def _columns(table: str, **columns: Category) -> tuple[PersonalColumn, ...]:
 PERSONAL_COLUMNS: tuple[PersonalColumn, ...] = (
     *_columns("bronze.customer_events", c_name="name", c_address="address", c_phone="phone"),
     *_columns("bronze.supplier", s_phone="phone"),
+    *_columns("silver.customer_events", name="name", address="address", phone="phone"),
     *_columns("silver.customers", name="name", address="address", phone="phone"),
     *_columns("silver.customer_history", name="name", address="address", phone="phone"),
     *_columns("silver.customer_events_quarantine", name="name", address="address", phone="phone"),
@@ -75,6 +76,7 @@ PERSONAL_COLUMNS: tuple[PersonalColumn, ...] = (
 # customer changes (suppliers are companies; their phone is masked, never erased).
 CUSTOMER_KEY_COLUMNS: dict[str, str] = {
     "bronze.customer_events": "c_custkey",
+    "silver.customer_events": "customer_id",
     "silver.customers": "customer_id",
     "silver.customer_history": "customer_id",
     "silver.customer_events_quarantine": "customer_id",

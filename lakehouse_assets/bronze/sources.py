@@ -65,9 +65,9 @@ class LandingSource:
     # Records hold personal data (a customer's name, address, phone; a supplier's phone).
     contains_pii: bool = False
     # Raw records may expire (LAKEHOUSE_RETENTION_RAW_RECORDS_DAYS): only for sources whose
-    # silver or gold tables are rebuilt per date window. Snapshot sources feed dimensions
-    # rebuilt from the whole bronze table, and customer events are replayed per customer
-    # (silver_customers), so their raw records are kept.
+    # silver tables are rebuilt per date window (customer events are replayed from silver's
+    # event log, not from bronze). Snapshot sources feed dimensions rebuilt from the whole
+    # bronze table, so their raw records are kept.
     raw_records_expire: bool = False
 
     @property
@@ -142,6 +142,7 @@ CUSTOMER_EVENTS = LandingSource(
     # Keys and sequence numbers are validated by silver's CDC, which quarantines events with a
     # NULL key or sequence with a reason; bronze keeps every parseable event.
     required_keys=(),
+    raw_records_expire=True,
 )
 
 PART = LandingSource(

@@ -2,7 +2,8 @@
 
 What changes (``privacy.CUSTOMER_KEY_COLUMNS`` and ``privacy.PERSONAL_COLUMNS`` say where):
 
-* bronze change events, silver customers, history and quarantine, gold ``dim_customer``: each
+* bronze change events, silver's event log, customers, history and quarantine, gold
+  ``dim_customer``: each
   personal value of the customer is replaced by a token (``erased-name-1``, ``erased-phone-2``,
   numbered in the order the values first appeared). Keys, dates, sequence numbers and every
   non-personal attribute stay, so facts keep their customer keys and reconcile; and because a
@@ -13,7 +14,8 @@ What changes (``privacy.CUSTOMER_KEY_COLUMNS`` and ``privacy.PERSONAL_COLUMNS`` 
 * the key is added to ``monitoring.erasure_suppressions`` (first, so that an ingestion running
   meanwhile already drops the customer's records), and
 * every changed table is vacuumed with no retention, so no older version can bring the values
-  back (this gives up time travel to those tables' earlier versions).
+  back (this gives up time travel to those tables' earlier versions). Tables with deletion
+  vectors are purged first: an UPDATE there leaves the old row in a live file, only masked.
 
 Features and the vector index hold no personal column (test_privacy.py holds that), so
 nothing there changes. The request is recorded in ``monitoring.erasure_audit`` without personal
@@ -70,6 +72,7 @@ ERASURE_ORDER = (
     "silver.customer_history",
     "silver.customers",
     "silver.customer_events_quarantine",
+    "silver.customer_events",
     "gold.dim_customer",
     EVENTS_TABLE,
 )
@@ -195,8 +198,8 @@ def _plan(
         if spec is None or not store.exists(spec):
             continue
         rows = store.read(spec)
-        if name == "silver.customer_events_quarantine":
-            # A quarantined event may have lost its key (null_customer_id) but not its values.
+        if name in ("silver.customer_events_quarantine", "silver.customer_events"):
+            # An invalid event may have lost its key (null_customer_id) but not its values.
             named = F.col(key) == F.lit(customer_id)
             for column in personal_columns(name):
                 named = named | F.trim(F.col(column)).isin(values)

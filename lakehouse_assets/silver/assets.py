@@ -12,11 +12,14 @@ from lakehouse_assets.asset_factory import log_other_partitions_changed, spark_a
 from lakehouse_assets.bronze import sources
 from lakehouse_assets.bronze.tables import bronze_table
 from lakehouse_assets.monitoring.tables import DQ_METRICS
-from lakehouse_assets.retention import ROWS_KEPT_FROM_PROPERTY, require_rows_kept
 from lakehouse_assets.silver import tables
 from lakehouse_assets.silver.contracts import SilverLineItem, SilverOrder
 from lakehouse_assets.silver.customer_publish import customer_check_specs, publish_silver_customers
-from lakehouse_assets.silver.publish import SilverTarget, publish_silver_window
+from lakehouse_assets.silver.publish import (
+    SilverTarget,
+    publish_silver_window,
+    require_bronze_rows,
+)
 from lakehouse_assets.silver.rules import LINE_ITEM_RULES, ORDER_RULES
 from lakehouse_assets.silver.transforms import cleanse_line_items, cleanse_orders
 
@@ -53,9 +56,7 @@ def _publish_from_bronze(
     are compared across dates); dates that lost older versions are logged as changed."""
     step = spark_step(context)
     bronze = bronze_table(source)
-    if bronze.retention is not None and step.store.exists(bronze):
-        kept_from = step.store.properties(bronze).get(ROWS_KEPT_FROM_PROPERTY)
-        require_rows_kept(bronze.qualified_name, step.window.first, kept_from)
+    require_bronze_rows(step.store, bronze, step.window.first)
 
     def report_other_dates(dates: Sequence[dt.date]) -> None:
         log_other_partitions_changed(
@@ -111,6 +112,7 @@ def silver_line_items(context: AssetExecutionContext) -> MaterializeResult:
     writes=(
         tables.CUSTOMERS,
         tables.CUSTOMER_HISTORY,
+        tables.CUSTOMER_EVENTS,
         tables.CUSTOMER_EVENTS_QUARANTINE,
         DQ_METRICS,
     ),

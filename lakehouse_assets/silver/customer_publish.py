@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from dagster import AssetCheckResult, AssetCheckSpec, MaterializeResult, MetadataValue
@@ -21,7 +22,9 @@ from lakehouse_assets.silver.cdc import KEY
 from lakehouse_assets.silver.checks import HISTORY_INTEGRITY_CHECK, history_integrity_check
 from lakehouse_assets.silver.contracts import SilverCustomer, SilverCustomerHistory
 from lakehouse_assets.silver.customers import CdcOutcome, apply_customer_changes
+from lakehouse_assets.silver.publish import require_bronze_rows
 from lakehouse_assets.silver.rules import CUSTOMER_RULES
+from lakehouse_assets.storage.delta_tables import key_in_predicate
 from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.table_checks import unique_key_check
 
@@ -60,12 +63,22 @@ def customer_check_specs(asset_name: str) -> list[AssetCheckSpec]:
 def publish_silver_customers(step: SparkStep, run_id: str) -> MaterializeResult:
     """Apply the window's customer events, then check the keys they touched (read back)."""
     store, window = step.store, step.window
-    bronze = store.read(bronze_table(sources.CUSTOMER_EVENTS))
+    bronze_events = bronze_table(sources.CUSTOMER_EVENTS)
+    # The window's events replace the log's; the first run seeds the log from all of bronze,
+    # which needs every bronze row.
+    seeding = not store.exists(tables.CUSTOMER_EVENTS)
+    require_bronze_rows(store, bronze_events, dt.date.min if seeding else window.first)
+    bronze = store.read(bronze_events)
     outcome = apply_customer_changes(store, bronze, window, run_id)
     try:
         touched = outcome.affected_keys
-        current = store.read(tables.CUSTOMERS).join(touched, KEY, "left_semi")
-        history = store.read(tables.CUSTOMER_HISTORY).join(touched, KEY, "left_semi")
+        named = (
+            key_in_predicate(KEY, outcome.scope_values)
+            if outcome.scope_values is not None
+            else None
+        )
+        current = store.read(tables.CUSTOMERS, named).join(touched, KEY, "left_semi")
+        history = store.read(tables.CUSTOMER_HISTORY, named).join(touched, KEY, "left_semi")
         # Customer rules only report (see silver.rules): counted, nothing is split off.
         quality = count_rules(current, CUSTOMER_RULES, [KEY])
         record_dq_metrics(

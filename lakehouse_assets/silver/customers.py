@@ -20,6 +20,7 @@ from lakehouse_assets.silver.cdc import (
     cleanse_customer_events,
     current_customers,
 )
+from lakehouse_assets.storage.delta_tables import key_in_predicate
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Row
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
 
 HISTORY_ROW_KEYS = (KEY, "_start_sequence")
 HISTORY_VERSION = "customer_history_version"
+# Up to this many touched customers are named in the predicates of the event-log lookup and
+# the MERGEs, so Delta reads only the files that can hold them; beyond it (a first load, a
+# large backfill) most files hold one, and a plain join costs the same without a huge literal.
+KEY_LOOKUP_LIMIT = 5_000
+# Set anew by every rebuild: a recomputed row equal in all else is not rewritten.
+VOLATILE_COLUMNS = ("_processing_timestamp",)
 
 
 def read_customer_history(store: DeltaTableStore) -> DataFrame:
@@ -54,6 +61,8 @@ class CdcOutcome:
     affected_keys: DataFrame
     writes: dict[str, WriteResult] = field(default_factory=dict)
     missing_from_quarantine: int = 0
+    # The affected keys' values when few enough to name in predicates (KEY_LOOKUP_LIMIT).
+    scope_values: list[int] | None = None
 
     def release(self) -> None:
         """Drop the cached affected keys (after the checks that read them)."""
@@ -77,25 +86,45 @@ def apply_customer_changes(
 ) -> CdcOutcome:
     """Apply the events that landed in ``window`` (by ``_landing_date``).
 
-    Every customer with an event in the window is rebuilt from all of its events in
-    ``bronze_events`` (any landing date), so re-running any window, in any order, converges to
-    the same tables. Writes: quarantine (insert-only on ``_event_id``), then SCD2 history and
-    SCD1 customers (each one MERGE replacing the affected keys). A crash in between is healed
-    by re-running, which recomputes the same keys.
+    Only the window's events are read from ``bronze_events`` (data skipping on
+    ``_landing_date``). They replace the window in ``silver.customer_events``, the cleansed
+    event log; every customer with an event in the window is then rebuilt from all of its
+    events in that log, looked up by key. So re-running any window, in any order, converges to
+    the same tables, and one day's cost depends on the customers it touches, not on how many
+    days of history the tables hold. Writes: the log, quarantine (insert-only on
+    ``_event_id``), then SCD2 history and SCD1 customers (each one MERGE replacing the affected
+    keys). A crash in between is healed by re-running, which recomputes the same keys.
     """
     in_window = F.expr(window.sql_predicate("_landing_date"))
-    events = cleanse_customer_events(bronze_events)
-    window_events = events.where(in_window)
+    window_events = cleanse_customer_events(bronze_events.where(in_window)).persist()
+    try:
+        return _apply_window_events(store, bronze_events, window_events, window, run_id)
+    finally:
+        window_events.unpersist()
+
+
+def _apply_window_events(
+    store: DeltaTableStore,
+    bronze_events: DataFrame,
+    window_events: DataFrame,
+    window: DateWindow,
+    run_id: str,
+) -> CdcOutcome:
+    _record_events(store, bronze_events, window_events, window)
     # Cached: the keys are the scope of the read of related events, both MERGEs and every
     # check of the publish; unpersisted by the caller (CdcOutcome.release) after the checks.
     affected = window_events.where(F.col(KEY).isNotNull()).select(KEY).distinct().persist()
-    related = events.join(F.broadcast(affected), KEY, "left_semi").unionByName(
+    keys = [row[KEY] for row in affected.collect()]
+    scope_values = keys if len(keys) <= KEY_LOOKUP_LIMIT else None
+    in_window = F.expr(window.sql_predicate("_landing_date"))
+    related = _events_of(store, affected, scope_values).unionByName(
         window_events.where(F.col(KEY).isNull())
     )
     classified = classify_events(related).withColumn("_in_window", in_window).persist()
     try:
         counts = _disposition_counts(classified)
         outcome = CdcOutcome(*_window_totals(counts), affected_keys=affected)
+        outcome.scope_values = scope_values
         any_quarantined = any(row[CDC_DISPOSITION] == Disposition.QUARANTINED for row in counts)
         outcome.missing_from_quarantine = _quarantine(store, classified, run_id, any_quarantined)
         if outcome.input_events == 0 and all(
@@ -116,6 +145,8 @@ def apply_customer_changes(
             scope=affected,
             scope_keys=[KEY],
             row_keys=HISTORY_ROW_KEYS,
+            scope_values=scope_values,
+            volatile_columns=VOLATILE_COLUMNS,
         )
         # SCD1 records the history version it matches: a run killed between the two commits
         # leaves readers of the pair (read_customer_history) on matching versions.
@@ -127,6 +158,8 @@ def apply_customer_changes(
                 scope=affected,
                 scope_keys=[KEY],
                 row_keys=[KEY],
+                scope_values=scope_values,
+                volatile_columns=VOLATILE_COLUMNS,
             )
         history.unpersist()
     except BaseException:
@@ -135,6 +168,28 @@ def apply_customer_changes(
     finally:
         classified.unpersist()
     return outcome
+
+
+def _record_events(
+    store: DeltaTableStore, bronze_events: DataFrame, window_events: DataFrame, window: DateWindow
+) -> None:
+    """Make the log's rows of ``window`` exactly the window's events (one commit).
+
+    The first run on a lakehouse without the log (one built before it existed) seeds it from
+    every bronze event, so the customers it touches are rebuilt from their whole history.
+    """
+    if store.exists(tables.CUSTOMER_EVENTS):
+        store.overwrite_window(tables.CUSTOMER_EVENTS, window_events, window, "_landing_date")
+    else:
+        store.overwrite(tables.CUSTOMER_EVENTS, cleanse_customer_events(bronze_events))
+
+
+def _events_of(store: DeltaTableStore, keys: DataFrame, key_values: list[int] | None) -> DataFrame:
+    """Every logged event of the customers in ``keys``: named literally when they are few, so
+    only the files whose key statistics can hold them are read."""
+    where = key_in_predicate(KEY, key_values) if key_values is not None else None
+    log = store.read(tables.CUSTOMER_EVENTS, where)
+    return log.join(F.broadcast(keys), KEY, "left_semi")
 
 
 def _quarantine(

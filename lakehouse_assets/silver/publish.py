@@ -28,6 +28,7 @@ from lakehouse_assets.quality.contracts import (
 )
 from lakehouse_assets.quality.engine import ObservedRules, QualityCounts, observe_rules
 from lakehouse_assets.quality.rules import RuleAction
+from lakehouse_assets.retention import ROWS_KEPT_FROM_PROPERTY, require_rows_kept
 from lakehouse_assets.silver.versions import KeyVersions, key_versions
 from lakehouse_assets.storage.metadata import materialization_metadata
 
@@ -41,6 +42,14 @@ if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
 RUN_ID = "_run_id"
+
+
+def require_bronze_rows(store: DeltaTableStore, bronze: TableSpec, first_date: dt.date) -> None:
+    """Refuse to rebuild from ``bronze`` from ``first_date`` on when its rows before that date
+    have expired: the rebuild would replace what was built from them with nothing."""
+    if bronze.retention is not None and store.exists(bronze):
+        kept_from = store.properties(bronze).get(ROWS_KEPT_FROM_PROPERTY)
+        require_rows_kept(bronze.qualified_name, first_date, kept_from)
 
 
 @dataclass(frozen=True)

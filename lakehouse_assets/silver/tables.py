@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lakehouse_assets.retention import RowRetention
 from lakehouse_assets.storage import TableSpec
+from lakehouse_assets.storage.delta_tables import ROW_LEVEL_CHANGE_PROPERTIES
 
 ORDERS = TableSpec(
     layer="silver",
@@ -40,6 +41,21 @@ def quarantine_table(table: TableSpec) -> TableSpec:
 ORDERS_QUARANTINE = quarantine_table(ORDERS)
 LINE_ITEMS_QUARANTINE = quarantine_table(LINE_ITEMS)
 
+CUSTOMER_EVENTS = TableSpec(
+    layer="silver",
+    name="customer_events",
+    # Clustered by key: a run looks up the earlier events of the customers its window touches,
+    # and OPTIMIZE (the daily maintenance) lays each customer's events into few files.
+    cluster_by=("customer_id", "_landing_date"),
+    comment=(
+        "Customer change events, cleansed and typed, one row per landed event (duplicates "
+        "and invalid events included): the per-customer log silver_customers replays. Each "
+        "landing date is replaced by its run; _event_id identifies an event."
+    ),
+    properties=ROW_LEVEL_CHANGE_PROPERTIES,
+    contains_pii=True,
+)
+
 CUSTOMERS = TableSpec(
     layer="silver",
     name="customers",
@@ -47,6 +63,8 @@ CUSTOMERS = TableSpec(
         "Customers, SCD type 1: the current state of every live customer_id after applying its "
         "change events in sequence order; deleted customers are absent."
     ),
+    cluster_by=("customer_id",),
+    properties=ROW_LEVEL_CHANGE_PROPERTIES,
     contains_pii=True,
 )
 
@@ -58,6 +76,8 @@ CUSTOMER_HISTORY = TableSpec(
         "valid_from (inclusive) to valid_to (exclusive, NULL while current); a delete closes "
         "the current version. Untracked columns hold the version's latest value."
     ),
+    cluster_by=("customer_id",),
+    properties=ROW_LEVEL_CHANGE_PROPERTIES,
     contains_pii=True,
 )
 

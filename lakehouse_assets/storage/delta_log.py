@@ -79,6 +79,20 @@ class LocalDeltaReader:
             return None
         return int(pa.compute.sum(counts).as_py())
 
+    def count_rows(self, path: str) -> int:
+        """Exact rows of the current version: from the statistics when they answer, else a
+        ``count(*)`` through delta-rs's query engine (which applies deletion vectors, where
+        its Arrow dataset refuses the table)."""
+        counted = self.row_count(path)
+        if counted is not None:
+            return counted
+        import pyarrow as pa
+        from deltalake import QueryBuilder
+
+        query = QueryBuilder().register("t", self._table(path))
+        result = pa.table(query.execute("SELECT count(*) AS n FROM t").read_all())
+        return int(result.column("n")[0].as_py())
+
     def select(
         self, path: str, columns: Sequence[str], equals: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:

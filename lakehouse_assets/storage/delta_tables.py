@@ -51,6 +51,17 @@ DEFAULT_TABLE_PROPERTIES: Mapping[str, str] = {
     "delta.checkpointInterval": "10",
 }
 
+# For tables rewritten row by row on every run (MERGE): deletion vectors mark the changed rows
+# instead of rewriting every file that holds one, and the change data feed lets a consumer read
+# what a commit changed instead of the whole table. Declared per table (TableSpec.properties),
+# not everywhere: delta-rs's Arrow readers (Polars, pandas through deltalake) refuse a table
+# with deletion vectors, so tables that rarely MERGE and every table BI tools read (gold) stay
+# without. Erasure purges the vectors before it vacuums (storage.maintenance.vacuum_erased).
+ROW_LEVEL_CHANGE_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("delta.enableDeletionVectors", "true"),
+    ("delta.enableChangeDataFeed", "true"),
+)
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -485,6 +496,8 @@ class DeltaTableStore:
         scope: DataFrame,
         scope_keys: Sequence[str],
         row_keys: Sequence[str],
+        scope_values: Sequence[int] | None = None,
+        volatile_columns: Sequence[str] = (),
     ) -> WriteResult:
         """Make the table's rows for the keys in ``scope`` exactly ``rows``, in one MERGE.
 
@@ -497,6 +510,13 @@ class DeltaTableStore:
                 left, e.g. deleted customers).
             row_keys: Columns that identify a row in the table (``scope_keys`` plus e.g. a
                 version start); unique in ``rows``.
+            scope_values: The scope's values of its one key column, when there are few: named
+                literally (:func:`key_in_predicate`), so the read of the existing rows and the
+                MERGE skip the files whose statistics rule them out, and a small scope costs
+                the same however large the table grows.
+            volatile_columns: Columns that change on every recomputation (a processing
+                timestamp): a row equal to the table's in every other column is left as it
+                is, so the change data feed records only the rows that really changed.
         """
         from pyspark.sql import functions as F
 
@@ -505,16 +525,24 @@ class DeltaTableStore:
             raise TableWriteError(f"row_keys {row_keys} must include the scope keys {missing}")
         self.ensure_table(spec, rows.schema)
         action = "_merge_action"
-        existing = self.read(spec).join(scope, list(scope_keys), "left_semi")
+        scope_filter = target_filter = None
+        if scope_values is not None:
+            if len(scope_keys) != 1:
+                raise TableWriteError("scope_values needs exactly one scope key column")
+            scope_filter = key_in_predicate(scope_keys[0], scope_values)
+            target_filter = key_in_predicate(scope_keys[0], scope_values, alias="t")
+        existing = self.read(spec, scope_filter).join(scope, list(scope_keys), "left_semi")
         stale = existing.select(*row_keys).join(rows.select(*row_keys), list(row_keys), "left_anti")
         source = rows.withColumn(action, F.lit("upsert")).unionByName(
             stale.withColumn(action, F.lit("delete")), allowMissingColumns=True
         )
         values = {f"`{c}`": f"s.`{c}`" for c in rows.columns}
+        compared = [c for c in rows.columns if c not in set(row_keys) | set(volatile_columns)]
+        same = " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in compared) or "TRUE"
         self.delta_table(spec).alias("t").merge(
-            source.alias("s"), self._key_condition(row_keys, None)
+            source.alias("s"), self._key_condition(row_keys, target_filter)
         ).whenMatchedDelete(condition=f"s.{action} = 'delete'").whenMatchedUpdate(
-            set=values
+            condition=f"NOT ({same})", set=values
         ).whenNotMatchedInsert(condition=f"s.{action} = 'upsert'", values=values).execute()
         return self._result_since(spec)
 
@@ -610,6 +638,17 @@ class DeltaTableStore:
             rows_written=_rows_written(metrics),
             metrics=metrics,
         )
+
+
+def key_in_predicate(column: str, values: Sequence[int], alias: str | None = None) -> str:
+    """``column IN (v1, v2, ...)`` for integer keys (``alias``: a MERGE's ``t``): a predicate
+    Delta's data skipping answers from each file's min/max statistics, which it cannot do for
+    a join with the keys (open-source Delta has no dynamic file pruning)."""
+    check_identifier("column", column)
+    name = f"{alias}.`{column}`" if alias else f"`{column}`"
+    if not values:
+        return "FALSE"
+    return f"{name} IN ({', '.join(str(int(v)) for v in sorted(set(values)))})"
 
 
 def _sql_literal(value: str) -> str:

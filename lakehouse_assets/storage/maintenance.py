@@ -32,6 +32,7 @@ VACUUM_LOGGING_CONF = "spark.databricks.delta.vacuum.logging.enabled"
 # Delta's own refusal of a retention below the table's deletedFileRetentionDuration. The
 # floor is enforced by VacuumRetention; only erasure turns the check off (vacuum_erased).
 RETENTION_CHECK_CONF = "spark.databricks.delta.retentionDurationCheck.enabled"
+DELETION_VECTORS_PROPERTY = "delta.enableDeletionVectors"
 # Tries of an OPTIMIZE that lost a race with a concurrent commit on the same files.
 OPTIMIZE_ATTEMPTS = 4
 
@@ -104,7 +105,13 @@ def vacuum_erased(store: DeltaTableStore, spec: TableSpec) -> MaintenanceOutcome
     Only for erasure, where an older version must not be able to bring erased personal data
     back. It gives up time travel and restores to earlier versions of ``spec``, and must run
     while nothing else writes the table (the erasure job holds the table writers' pool).
+
+    On a table with deletion vectors, an UPDATE or DELETE only marks the old rows in files the
+    current version still references: those files are rewritten without them first
+    (``REORG ... APPLY (PURGE)``), so the VACUUM can remove them.
     """
+    if store.properties(spec).get(DELETION_VECTORS_PROPERTY) == "true":
+        store.spark.sql(f"REORG TABLE {store.sql_name(spec)} APPLY (PURGE)")
     return _vacuum(store, spec, 0.0, check_retention=False)
 
 
