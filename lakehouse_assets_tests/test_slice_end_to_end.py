@@ -18,6 +18,7 @@ from lakehouse_assets.gold.tables import AGG_DAILY_SALES, FACT_SALES
 from lakehouse_assets.monitoring.tables import (
     DQ_METRICS,
     INGESTION_EVENTS,
+    TABLE_VERSIONS,
 )
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.spark
 # From the first day: it lands every customer's insert event (the customer dimension's start).
 DAYS = [dt.date(1992, 1, 1), dt.date(1992, 1, 2)]
 # Run logs grow with every run by design; every other table must be identical.
-RUN_LOGS = (INGESTION_EVENTS, DQ_METRICS)
+RUN_LOGS = (INGESTION_EVENTS, DQ_METRICS, TABLE_VERSIONS)
 DATA_TABLES = [spec for spec in lakehouse_tables() if spec not in RUN_LOGS]
 # Columns that record *when* or *which run* wrote a row; everything else must be identical.
 VOLATILE = {
