@@ -57,12 +57,27 @@ def databricks_bronze_orders_job() -> JobDefinition:
     return asset_job("databricks_bronze_orders", ["bronze_orders"])
 
 
-JOBS = {"slice": databricks_slice_job, "bronze_orders": databricks_bronze_orders_job}
+def databricks_restore_job() -> JobDefinition:
+    """The code location's ``restore_table`` job (its op runs on the gold launcher)."""
+    return build_definitions(LakehouseSettings.from_env()).resolve_job_def("restore_table")
 
 
-def run_job(instance: DagsterInstance, partition: str, job: str = "slice"):
-    """Execute one of :data:`JOBS` for ``partition`` through the environment's executor."""
-    return execute_job(reconstructable(JOBS[job]), instance, tags={"dagster/partition": partition})
+JOBS = {
+    "slice": databricks_slice_job,
+    "bronze_orders": databricks_bronze_orders_job,
+    "restore": databricks_restore_job,
+}
+
+
+def run_job(
+    instance: DagsterInstance,
+    partition: str | None,
+    job: str = "slice",
+    run_config: dict | None = None,
+):
+    """Execute one of :data:`JOBS` (for ``partition``) through the environment's executor."""
+    tags = {"dagster/partition": partition} if partition else {}
+    return execute_job(reconstructable(JOBS[job]), instance, run_config=run_config, tags=tags)
 
 
 if __name__ == "__main__":

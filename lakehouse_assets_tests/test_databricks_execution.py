@@ -171,6 +171,28 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
     for spec in written:
         assert _contents(remote_store, spec) == _contents(local_store, spec), spec.name
 
+    # Restore on the gold cluster, from an orchestrator whose instance has never seen a
+    # materialization: the last good version comes from the lake (monitoring.table_versions).
+    from lakehouse_assets.gold import tables as gold
+
+    good_version = remote_store.version(gold.DIM_CUSTOMER)
+    good = _contents(remote_store, gold.DIM_CUSTOMER)
+    remote_store.append(gold.DIM_CUSTOMER, remote_store.read(gold.DIM_CUSTOMER).limit(1))
+    restore_config = {"ops": {"restore_table_op": {"config": {"table": "dim_customer"}}}}
+    with instance_for_test() as fresh:
+        restored = run_job(fresh, None, "restore", restore_config)
+        assert restored.success
+    last = remote_store.delta_table(gold.DIM_CUSTOMER).history(1).first()
+    assert last["operation"] == "RESTORE"
+    assert int(last["operationParameters"]["version"]) == good_version
+    assert _contents(remote_store, gold.DIM_CUSTOMER) == good
+    assert (
+        workspace.calls("/jobs/runs/submit")[-1].body["tasks"][0]["new_cluster"]["custom_tags"][
+            "layer"
+        ]
+        == "gold"
+    )
+
 
 def _job_id(workspace: DatabricksEmulator, submit) -> int:
     return workspace.executor.runs[submit.answer["run_id"]].job_id

@@ -37,6 +37,7 @@ TABLES = {
     *(f"monitoring.{s}" for s in ("dq_metrics", "data_dictionary", "sla_metrics")),
     "monitoring.pipeline_runs",
     *(f"monitoring.{s}" for s in ("table_maintenance", "erasure_audit", "erasure_suppressions")),
+    "monitoring.table_versions",
 }
 
 

@@ -28,6 +28,7 @@ from lakehouse_assets.gold.facts import (
 )
 from lakehouse_assets.gold.publish import publish_gold_window
 from lakehouse_assets.gold.transforms import money
+from lakehouse_assets.monitoring.tables import TABLE_VERSIONS
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
 from lakehouse_assets.silver import tables as silver
 from lakehouse_assets.table_checks import unique_key_check
@@ -107,7 +108,7 @@ def _net_of_silver_lines() -> F.Column:
 @spark_asset(
     name="fact_orders",
     layer="gold",
-    writes=(tables.FACT_ORDERS,),
+    writes=(tables.FACT_ORDERS, TABLE_VERSIONS),
     description="Orders fact, one row per order keyed to the customer version of its date.",
     deps=["silver_orders", "silver_line_items", "dim_customer", "dim_date"],
     check_specs=FACT_ORDERS_CHECKS.specs,
@@ -148,7 +149,7 @@ def fact_orders(context: AssetExecutionContext) -> MaterializeResult:
 @spark_asset(
     name="fact_sales",
     layer="gold",
-    writes=(tables.FACT_SALES,),
+    writes=(tables.FACT_SALES, TABLE_VERSIONS),
     description="Sales fact, one row per order line, keyed to the dimensions as of its order date.",
     deps=["silver_line_items", "fact_orders", "dim_product", "dim_supplier", "dim_date"],
     check_specs=FACT_SALES_CHECKS.specs,
@@ -202,7 +203,7 @@ def fact_sales(context: AssetExecutionContext) -> MaterializeResult:
 @spark_asset(
     name="agg_daily_sales",
     layer="gold",
-    writes=(tables.AGG_DAILY_SALES,),
+    writes=(tables.AGG_DAILY_SALES, TABLE_VERSIONS),
     description="Daily sales per customer nation and market segment (as of the order date).",
     deps=["fact_sales", "dim_customer", "dim_geography"],
     check_specs=[AGG_GRAIN_CHECK, AGG_RECONCILES_CHECK, AGG_CONTRACT_CHECK],

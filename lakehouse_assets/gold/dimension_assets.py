@@ -49,6 +49,7 @@ from lakehouse_assets.gold.dimensions import (
     build_dim_supplier,
 )
 from lakehouse_assets.gold.publish import build_inputs, code_fingerprint, publish_gold_table
+from lakehouse_assets.monitoring.tables import TABLE_VERSIONS
 from lakehouse_assets.partitions import BUSINESS_DATES, DateWindow
 from lakehouse_assets.quality.contracts import contract_check, contract_check_spec
 from lakehouse_assets.silver import tables as silver_tables
@@ -166,7 +167,7 @@ class DimDateConfig(Config):
 @spark_asset(
     name="dim_date",
     layer="gold",
-    writes=(tables.DIM_DATE,),
+    writes=(tables.DIM_DATE, TABLE_VERSIONS),
     partitioned=False,
     description=(
         "Date dimension: calendar and fiscal attributes and holidays, in whole years from "
@@ -238,7 +239,7 @@ def reference_dimension_asset(dimension: ReferenceDimension) -> AssetsDefinition
     @spark_asset(
         name=dimension.name,
         layer="gold",
-        writes=(dimension.table,),
+        writes=(dimension.table, TABLE_VERSIONS),
         partitioned=False,
         description=dimension.description,
         deps=list(dimension.deps),
@@ -314,7 +315,7 @@ DIM_CUSTOMER_SCD2_CHECK = AssetCheckSpec(
 @spark_asset(
     name="dim_customer",
     layer="gold",
-    writes=(tables.DIM_CUSTOMER,),
+    writes=(tables.DIM_CUSTOMER, TABLE_VERSIONS),
     partitioned=False,
     description="Customers as SCD2 versions from silver.customer_history, plus the unknown member.",
     deps=["silver_customers", "dim_geography"],

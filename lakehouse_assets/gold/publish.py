@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 from dagster import AssetExecutionContext, MaterializeResult
 
 from lakehouse_assets.asset_factory import log_other_partitions_changed
-from lakehouse_assets.gold.versions import blocking_checks_passed, last_good_version
+from lakehouse_assets.gold.versions import (
+    blocking_checks_passed,
+    last_good_version,
+    record_version_verdict,
+)
 from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.windowed import WindowChecks, overwrite_and_check, overwrite_window_and_check
 
@@ -23,20 +27,28 @@ if TYPE_CHECKING:
 
 
 def _with_version_verdict(
-    context: AssetExecutionContext, result: MaterializeResult
+    context: AssetExecutionContext,
+    store: DeltaTableStore,
+    target: TableSpec,
+    result: MaterializeResult,
 ) -> MaterializeResult:
-    """Add ``blocking_checks_passed`` and ``last_good_version`` (what a restore goes back to)."""
+    """Record the version's verdict (``monitoring.table_versions``) and add
+    ``blocking_checks_passed`` and ``last_good_version`` (what a restore goes back to)."""
     checks = list(result.check_results or [])
     passed = blocking_checks_passed(checks)
     metadata = dict(result.metadata or {})
+    version = int(_plain(metadata["delta_version"]))
+    record_version_verdict(store, target, version, passed, context.run_id)
     metadata["blocking_checks_passed"] = passed
-    if passed:
-        metadata["last_good_version"] = metadata["delta_version"]
-    else:
-        good = last_good_version(context.instance, context.asset_key.path[-1])
-        if good is not None:
-            metadata["last_good_version"] = good
+    good = version if passed else last_good_version(store, target)
+    if good is not None:
+        metadata["last_good_version"] = good
     return MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def _plain(value: object) -> object:
+    """A metadata entry's value, whether given raw or as a Dagster ``MetadataValue``."""
+    return getattr(value, "value", value)
 
 
 def publish_gold_window(
@@ -66,7 +78,7 @@ def publish_gold_window(
             "other_dates_changed": [d.isoformat() for d in dates],
         }
         result = MaterializeResult(metadata=metadata, check_results=result.check_results)
-    return _with_version_verdict(context, result)
+    return _with_version_verdict(context, step.store, target, result)
 
 
 def code_fingerprint(*modules: ModuleType) -> str:
@@ -115,10 +127,13 @@ def publish_gold_table(
         )
         result = MaterializeResult(metadata=metadata, check_results=checks(store.read(target)))
         context.log.info(f"{target.qualified_name}: inputs unchanged since its last write")
-        return _with_version_verdict(context, result)
+        return _with_version_verdict(context, store, target, result)
     with store.commit_metadata(inputs):
         result = overwrite_and_check(store, target, build(), checks)
     metadata = {**(result.metadata or {}), "rewritten": True, "built_from": dict(inputs)}
     return _with_version_verdict(
-        context, MaterializeResult(metadata=metadata, check_results=result.check_results)
+        context,
+        store,
+        target,
+        MaterializeResult(metadata=metadata, check_results=result.check_results),
     )

@@ -78,17 +78,19 @@ def restore_table_job(tables: Sequence[TableSpec]) -> JobDefinition:
 
 
 def _restore(context: OpExecutionContext, config: RestoreConfig, spec: TableSpec) -> dict:
+    store = context.resources.storage.store(context.resources.spark.get_session())
     version = config.version
     if version is None:
         if spec.layer != "gold":
             raise RestoreError(f"{spec.qualified_name} is not checked by gold; give a version")
-        version = last_good_version(context.instance, spec.name)
+        # From the lake (monitoring.table_versions): this op may run on a cluster, which
+        # cannot see the Dagster instance.
+        version = last_good_version(store, spec)
         if version is None:
             raise RestoreError(
-                f"{spec.qualified_name} has no materialization whose blocking checks passed; "
+                f"{spec.qualified_name} has no recorded version whose blocking checks passed; "
                 "give a version"
             )
-    store = context.resources.storage.store(context.resources.spark.get_session())
     outcome = restore_table_version(store, spec, version)
     context.log.info(
         f"restored {outcome.table} to version {outcome.restored_to} "

@@ -1,27 +1,26 @@
 """Which Delta version of a gold table passed its checks, and restoring to it.
 
-Every gold materialization carries ``delta_version`` and ``blocking_checks_passed`` in its
-metadata, so Dagster's event log is the version log: the newest materialization whose blocking
-checks passed names the version ``restore_table`` goes back to by default. Keeping it there
-costs no extra Delta commit per asset and shows in the UI next to the checks themselves.
+Every checked gold write adds a row to ``monitoring.table_versions`` (table, Delta version,
+whether its blocking checks passed, run id), and its materialization carries the same
+``delta_version`` and ``blocking_checks_passed``. The newest passing version in that table is
+what ``restore_table`` goes back to by default. The verdicts live in the lake, not only in
+Dagster's event log, because a gold step or a restore running on a Databricks cluster sees the
+lake but not the orchestrator's instance.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey
+from dagster import AssetCheckResult, AssetCheckSeverity
+
+from lakehouse_assets.monitoring.tables import TABLE_VERSIONS, TABLE_VERSIONS_SCHEMA
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
-
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
-
-# Materializations looked through for a passing one (a table failing longer than this needs
-# an explicit version).
-_LOOKBACK = 500
 
 
 def blocking_checks_passed(results: Sequence[AssetCheckResult]) -> bool:
@@ -29,17 +28,31 @@ def blocking_checks_passed(results: Sequence[AssetCheckResult]) -> bool:
     return all(r.passed for r in results if r.severity == AssetCheckSeverity.ERROR)
 
 
-def last_good_version(instance: DagsterInstance, asset_name: str) -> int | None:
-    """``delta_version`` of the newest materialization of ``asset_name`` whose checks passed."""
-    records = instance.fetch_materializations(AssetKey(asset_name), limit=_LOOKBACK).records
-    for record in records:
-        materialization = record.asset_materialization
-        metadata = materialization.metadata if materialization else {}
-        passed = metadata.get("blocking_checks_passed")
-        version = metadata.get("delta_version")
-        if passed is not None and passed.value is True and version is not None:
-            return int(version.value)  # type: ignore[arg-type]
-    return None
+def record_version_verdict(
+    store: DeltaTableStore, table: TableSpec, version: int, passed: bool, run_id: str
+) -> None:
+    """Record whether ``version`` of ``table`` passed its blocking checks (one row)."""
+    row = (
+        table.qualified_name,
+        version,
+        passed,
+        run_id,
+        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    )
+    store.append_rows(TABLE_VERSIONS, [row], TABLE_VERSIONS_SCHEMA)
+
+
+def last_good_version(store: DeltaTableStore, table: TableSpec) -> int | None:
+    """The newest recorded version of ``table`` whose blocking checks passed, if any."""
+    if not store.exists(TABLE_VERSIONS):
+        return None
+    rows = store.select(
+        TABLE_VERSIONS,
+        ["delta_version"],
+        {"table_name": table.qualified_name, "blocking_checks_passed": True},
+    )
+    versions = [int(v) for (v,) in rows if v is not None]
+    return max(versions) if versions else None
 
 
 @dataclass(frozen=True)

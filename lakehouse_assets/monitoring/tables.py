@@ -46,6 +46,21 @@ DQ_METRICS = TableSpec(
     retention=RowRetention("monitoring", "evaluated_at"),
 )
 
+TABLE_VERSIONS = TableSpec(
+    layer="monitoring",
+    name="table_versions",
+    comment=(
+        "One row per checked gold write: table_name, delta_version, whether every blocking "
+        "check passed, run_id. The last passing version is what restore_table goes back to; "
+        "kept in the lake so a step on a cluster finds it without the Dagster instance."
+    ),
+    retention=RowRetention("monitoring", "recorded_at"),
+)
+TABLE_VERSIONS_SCHEMA = (
+    "table_name string, delta_version long, blocking_checks_passed boolean, run_id string, "
+    "recorded_at timestamp"
+)
+
 DATA_DICTIONARY = TableSpec(
     layer="monitoring",
     name="data_dictionary",
