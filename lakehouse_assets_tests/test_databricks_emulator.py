@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +282,20 @@ def test_permissions_are_validated_and_recorded(workspace):
     assert bad_level.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     unknown = api(workspace, "GET", "/api/2.0/permissions/jobs/999999")
     assert unknown.status_code == 404
+
+
+def test_a_cluster_library_replacing_the_runtimes_pyspark_fails_the_run(workspace):
+    request = copy.deepcopy(RECORDED["runs_submit"]["request"])
+    request["idempotency_token"] = "pyspark-library"
+    request["tasks"][0]["libraries"] = [{"pypi": {"package": "pyspark==4.0.5"}}]
+    workspace.executor.accepting.set()
+    run_id = api(workspace, "POST", "/api/2.2/jobs/runs/submit", json=request).json()["run_id"]
+    deadline = time.monotonic() + 60
+    while True:
+        run = api(workspace, "GET", "/api/2.2/jobs/runs/get", params={"run_id": run_id}).json()
+        if run["state"]["life_cycle_state"] in {"TERMINATED", "INTERNAL_ERROR"}:
+            break
+        assert time.monotonic() < deadline, run["state"]
+        time.sleep(0.2)
+    assert run["state"]["life_cycle_state"] == "INTERNAL_ERROR"
+    assert "shadow the runtime's own" in run["state"]["state_message"]

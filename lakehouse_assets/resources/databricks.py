@@ -23,6 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse_assets.resources.databricks_runtime import (
+    DEFAULT_RUNTIME,
+    StepEnvironment,
+    cluster_libraries,
+    require_matching_runtime,
+)
 from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.settings import SettingsError
 
@@ -81,13 +87,14 @@ class DatabricksSettings:
         auth: ``oauth`` (service principal) or ``token`` (PAT); which secrets to reference.
         secret_scope: Databricks secret scope holding the credentials for the remote step.
         cloud: ``aws`` / ``azure`` / ``gcp``: decides the spot-with-fallback attributes.
-        spark_version: Databricks Runtime of the job clusters.
+        spark_version: Databricks Runtime of the job clusters (``databricks_runtime.RUNTIMES``).
         layers: Node type and autoscale range per layer.
         owner: ``owner`` cost tag; environment and project tags are derived.
         timeout_seconds: A run taking longer is cancelled (and the step fails).
         poll_seconds: How often the launcher polls the run.
         staging_prefix: DBFS folder for the step's code and events.
-        wheel: Optional project wheel installed on the clusters (a UC volume or DBFS path).
+        wheel: Optional project wheel installed on the clusters (a UC volume or DBFS path);
+            without it the launcher ships the package's code with each step.
         viewer_group: Optional group granted view access to runs and clusters.
         extra_spark_conf: Spark settings added to (or overriding) every job cluster's.
     """
@@ -95,7 +102,7 @@ class DatabricksSettings:
     auth: str = "oauth"
     secret_scope: str = "lakehouse"
     cloud: str = "aws"
-    spark_version: str = "15.4.x-scala2.12"
+    spark_version: str = DEFAULT_RUNTIME
     layers: Mapping[str, LayerCluster] = field(default_factory=dict)
     owner: str = "data-platform"
     timeout_seconds: int = 7200
@@ -119,7 +126,7 @@ class DatabricksSettings:
             auth="oauth" if environ.get("DATABRICKS_CLIENT_ID") else "token",
             secret_scope=environ.get("LAKEHOUSE_DATABRICKS_SECRET_SCOPE") or "lakehouse",
             cloud=cloud,
-            spark_version=environ.get("LAKEHOUSE_DATABRICKS_SPARK_VERSION") or "15.4.x-scala2.12",
+            spark_version=environ.get("LAKEHOUSE_DATABRICKS_SPARK_VERSION") or DEFAULT_RUNTIME,
             layers=layers,
             owner=environ.get("LAKEHOUSE_OWNER") or "data-platform",
             timeout_seconds=_int(environ, "LAKEHOUSE_DATABRICKS_TIMEOUT_SECONDS", 7200),
@@ -166,7 +173,10 @@ def step_launcher_config(
     """Config of ``databricks_pyspark_step_launcher`` for ``layer`` (pure; no connection)."""
     import lakehouse_assets
 
-    libraries = [{"whl": settings.wheel}] if settings.wheel else []
+    # The runtime provides pyspark and delta-spark; the other libraries the steps import are
+    # cluster libraries at the orchestrator's versions (dagster-databricks adds dagster,
+    # dagster-databricks, dagster-pyspark and databricks-sdk).
+    libraries = cluster_libraries() + ([{"whl": settings.wheel}] if settings.wheel else [])
     config: dict[str, Any] = {
         "run_config": {
             "run_name": f"lakehouse_assets-{environment}-{layer}",
@@ -206,8 +216,14 @@ def step_launchers(
     remote_env: Mapping[str, str],
 ) -> dict[str, Any]:
     """``{launcher resource key: configured step launcher}`` for each of ``layers`` (a layer
-    without a sizing of its own in ``DEFAULT_WORKERS`` gets the default cluster)."""
+    without a sizing of its own in ``DEFAULT_WORKERS`` gets the default cluster).
+
+    Raises ``SettingsError`` when the runtime's Python or Spark is not what this process
+    builds the steps for, so a mismatch fails when the Definitions load, before any cluster
+    starts."""
     from dagster_databricks import databricks_pyspark_step_launcher
+
+    require_matching_runtime(settings.spark_version, StepEnvironment.of_this_process())
 
     return {
         step_launcher_key(layer): databricks_pyspark_step_launcher.configured(

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from lakehouse_assets.retention import RowRetention, VacuumRetention
 
@@ -35,8 +35,6 @@ RETENTION_CHECK_CONF = "spark.databricks.delta.retentionDurationCheck.enabled"
 DELETION_VECTORS_PROPERTY = "delta.enableDeletionVectors"
 # Tries of an OPTIMIZE that lost a race with a concurrent commit on the same files.
 OPTIMIZE_ATTEMPTS = 4
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,7 @@ def delete_expired_rows(
     )
 
 
-def _retrying_conflicts(operation: Callable[[], T]) -> T:
+def _retrying_conflicts[T](operation: Callable[[], T]) -> T:
     """Run ``operation``, again when a concurrent commit conflicted with it."""
     from delta.exceptions import DeltaConcurrentModificationException
 

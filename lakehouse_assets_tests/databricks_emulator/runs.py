@@ -221,17 +221,27 @@ class RunExecutor:
     def _prepare(self, run: Run, task: TaskRun) -> str | None:
         """Start (or reuse) the cluster and check libraries; a message on failure."""
         spec = task.spec
-        try:
-            self.clusters.acquire(task.cluster_id)
-        except ClusterLaunchError as error:
-            return str(error)
-        missing = _unsatisfied_libraries(spec.get("libraries") or [])
+        # Libraries are checked before the driver starts (a real cluster installs them once it
+        # is up): the run fails the same way, without paying for a driver it never uses.
+        libraries = spec.get("libraries") or []
+        shadowing = _runtime_packages(libraries)
+        if shadowing:
+            return (
+                f"Library installation failed for library due to user error for pypi "
+                f'{{package: "{shadowing[0]}"}}. Error messages: the Databricks Runtime provides '
+                "this package; installing it from PyPI would shadow the runtime's own."
+            )
+        missing = _unsatisfied_libraries(libraries)
         if missing:
             return (
                 f"Library installation failed for library due to user error for pypi "
                 f'{{package: "{missing[0]}"}}. Error messages: no matching distribution '
                 f"on the cluster's package index."
             )
+        try:
+            self.clusters.acquire(task.cluster_id)
+        except ClusterLaunchError as error:
+            return str(error)
         return None
 
     def _run_task(self, run: Run, task: TaskRun) -> str:
@@ -310,6 +320,17 @@ class RunExecutor:
             body["error"] = task.error
             body["error_trace"] = task.error_trace
         return body
+
+
+# What a runtime ships and a cluster library must not replace (a pip-installed pyspark breaks
+# the runtime's Spark).
+RUNTIME_PACKAGES = frozenset({"pyspark", "delta-spark"})
+
+
+def _runtime_packages(libraries: list[dict[str, Any]]) -> list[str]:
+    """PyPI libraries that would replace a package the runtime provides."""
+    packages = [(library.get("pypi") or {}).get("package") or "" for library in libraries]
+    return [p for p in packages if p.partition("==")[0].strip().lower() in RUNTIME_PACKAGES]
 
 
 def _unsatisfied_libraries(libraries: list[dict[str, Any]]) -> list[str]:
