@@ -168,7 +168,7 @@ def setup() -> int:
     settings = LakehouseSettings.from_env()
     started = time.perf_counter()
     session = build_resources(settings)["spark"].get_session()
-    jars = session.sparkContext.getConf().get("spark.jars", "")
+    jars = session.conf.get("spark.jars", "") or ""
     print(f"Spark {session.version} with Delta ready in {time.perf_counter() - started:.1f}s")
     for jar in filter(None, jars.split(",")):
         print(f"  {jar}")

@@ -20,6 +20,7 @@ from lakehouse_assets.resources.databricks_runtime import (
     RUNTIMES,
     StepEnvironment,
     require_matching_runtime,
+    require_step_environment,
 )
 from lakehouse_assets.settings import LakehouseSettings, SettingsError
 from lakehouse_assets.storage.ddl import create_table_sql
@@ -122,6 +123,21 @@ def test_a_runtime_other_than_the_steps_python_and_spark_is_refused(key, built_f
     assert key == "14.3.x-scala2.12" or key in RUNTIMES
     with pytest.raises(SettingsError, match=message):
         require_matching_runtime(key, built_for)
+
+
+def test_the_cluster_checks_its_own_python_and_spark_against_the_steps():
+    config = step_launcher_config(
+        DatabricksSettings.from_env(ENV), "gold", environment="dev", remote_env={}
+    )
+    remote = config["env_variables"]
+    here = StepEnvironment.of_this_process()
+    assert (remote["LAKEHOUSE_STEP_PYTHON"], remote["LAKEHOUSE_STEP_SPARK"]) == (
+        here.python,
+        here.spark,
+    )
+    require_step_environment(f"{here.spark}.1", remote)  # same minor: runs
+    with pytest.raises(RuntimeError, match=r"Spark 3\.5 on the cluster but 4\.0 on the orch"):
+        require_step_environment("3.5.2", {**remote, "LAKEHOUSE_STEP_SPARK": "4.0"})
 
 
 def test_a_mismatched_runtime_fails_when_the_definitions_load():

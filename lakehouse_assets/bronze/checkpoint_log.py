@@ -4,14 +4,20 @@ Spark records them in ``<checkpoint>/sources/0/<batchId>`` (``<batchId>.compact`
 ``spark.sql.streaming.fileSource.log.compactInterval`` batches) as ``v1`` followed by one JSON
 entry per file. The data rows of a batch cannot tell us about empty files; this log can, so the
 file ledger and the accounting count every file exactly as the stream saw it.
+
+The log is read with Spark's own readers (``text``, ``binaryFile`` for listings), so it works over
+a classic session and Spark Connect alike; setting a corrupt checkpoint aside is a rename on the
+driver's file system (local disk, or a UC volume through its ``/Volumes`` mount).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
-from lakehouse_assets.bronze.landing_zone import normalize_file_uri
+from lakehouse_assets.bronze.landing_zone import is_path_not_found, list_files, normalize_file_uri
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -19,15 +25,35 @@ if TYPE_CHECKING:
 
 def batch_files(spark: SparkSession, checkpoint_dir: str, batch_id: int) -> list[str]:
     """Paths (normalized) of the files the file source put into micro-batch ``batch_id``."""
-    jvm = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
     log_dir = f"{checkpoint_dir.rstrip('/')}/sources/0"
     for name in (str(batch_id), f"{batch_id}.compact"):
-        path = jvm.org.apache.hadoop.fs.Path(f"{log_dir}/{name}")
-        fs = path.getFileSystem(conf)
-        if fs.exists(path):
-            return _entries_of_batch(_read_text(jvm, fs, path), batch_id)
+        texts = read_texts(spark, [f"{log_dir}/{name}"])
+        if texts:
+            return _entries_of_batch(next(iter(texts.values())), batch_id)
     raise FileNotFoundError(f"no file-source log entry for batch {batch_id} in {log_dir}")
+
+
+def read_texts(spark: SparkSession, paths: list[str]) -> dict[str, str]:
+    """``{normalized uri (unescaped): whole text}`` of ``paths``, read in one Spark job;
+    ``{}`` when one of them does not exist. An empty file reads as ``""``."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    if not paths:
+        return {}
+    try:
+        rows = (
+            spark.read.text(paths, wholetext=True)
+            .select("value", F.col("_metadata.file_path").alias("path"))
+            .collect()
+        )
+    except AnalysisException as error:
+        if is_path_not_found(error):
+            return {}
+        raise
+    texts = {unquote(normalize_file_uri(p)): "" for p in paths}
+    texts.update({unquote(normalize_file_uri(row["path"])): row["value"] for row in rows})
+    return texts
 
 
 def parse_source_log(text: str) -> list[dict]:
@@ -46,14 +72,6 @@ def _entries_of_batch(text: str, batch_id: int) -> list[str]:
     )
 
 
-def _read_text(jvm, fs, path) -> str:  # type: ignore[no-untyped-def]
-    stream = fs.open(path)
-    try:
-        return jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-    finally:
-        stream.close()
-
-
 # Spark reads these parts of a checkpoint when a query restarts; a torn write in any of them
 # (a file cut mid-line) stops the query from starting at all.
 _CHECKPOINT_LOGS = ("offsets", "commits")
@@ -66,25 +84,24 @@ def checkpoint_problem(spark: SparkSession, checkpoint_dir: str) -> str | None:
     Checked: ``metadata``, the newest ``offsets`` and ``commits`` entries, and the file-source
     log from its newest compaction on. Every line after the version header must be JSON.
     """
-    jvm = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    root = jvm.org.apache.hadoop.fs.Path(checkpoint_dir)
-    fs = root.getFileSystem(conf)
-    if not fs.exists(root):
+    root = checkpoint_dir.rstrip("/")
+    listed = list_files(spark, root)
+    if listed is None:
         return None
-    texts: dict[str, str] = {}
-    metadata = jvm.org.apache.hadoop.fs.Path(f"{checkpoint_dir.rstrip('/')}/metadata")
-    if fs.exists(metadata):
-        texts["metadata"] = "v1\n" + _read_text(jvm, fs, metadata)
+    names = [_relative(uri, root) for uri, _ in listed]
+    wanted = ["metadata"] if "metadata" in names else []
     for log in _CHECKPOINT_LOGS:
-        entries = _log_entries(jvm, fs, f"{checkpoint_dir.rstrip('/')}/{log}")
+        entries = _log_entries(names, log)
         if entries:
-            name, path = entries[-1]
-            texts[f"{log}/{name}"] = _read_text(jvm, fs, path)
-    entries = _log_entries(jvm, fs, f"{checkpoint_dir.rstrip('/')}/{_SOURCE_LOG}")
-    compacted = [i for i, (name, _) in enumerate(entries) if name.endswith(".compact")]
-    for name, path in entries[compacted[-1] if compacted else 0 :]:
-        texts[f"{_SOURCE_LOG}/{name}"] = _read_text(jvm, fs, path)
+            wanted.append(f"{log}/{entries[-1]}")
+    entries = _log_entries(names, _SOURCE_LOG)
+    compacted = [i for i, name in enumerate(entries) if name.endswith(".compact")]
+    wanted += [f"{_SOURCE_LOG}/{name}" for name in entries[compacted[-1] if compacted else 0 :]]
+    by_uri = read_texts(spark, [f"{root}/{name}" for name in wanted])
+    texts = {_relative(uri, root): text for uri, text in by_uri.items()}
+    if "metadata" in texts:
+        texts["metadata"] = "v1\n" + texts["metadata"]
+    texts = {name: texts[name] for name in wanted if name in texts}
     for name, text in texts.items():
         problem = log_text_problem(text)
         if problem:
@@ -109,26 +126,43 @@ def log_text_problem(text: str) -> str | None:
     return None
 
 
-def set_checkpoint_aside(spark: SparkSession, checkpoint_dir: str, suffix: str) -> str:
-    """Rename a corrupt checkpoint to ``<dir>.corrupt-<suffix>`` (kept for inspection)."""
-    jvm = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    source = jvm.org.apache.hadoop.fs.Path(checkpoint_dir)
-    target = f"{checkpoint_dir.rstrip('/')}.corrupt-{suffix}"
-    if not source.getFileSystem(conf).rename(source, jvm.org.apache.hadoop.fs.Path(target)):
-        raise OSError(f"could not move the corrupt checkpoint {checkpoint_dir} to {target}")
+def set_checkpoint_aside(checkpoint_dir: str, suffix: str) -> str:
+    """Rename a corrupt checkpoint to ``<dir>.corrupt-<suffix>`` (kept for inspection).
+
+    A rename of the driver's file system: local disk or a UC volume's ``/Volumes`` path. Object
+    storage has no directory rename; there the runbook's manual move applies.
+    """
+    source = _local_path(checkpoint_dir)
+    if source is None:
+        raise OSError(
+            f"cannot move the corrupt checkpoint {checkpoint_dir} aside: not a local or "
+            "/Volumes path (docs/runbooks/stream_checkpoint.md has the manual steps)"
+        )
+    target = f"{source}.corrupt-{suffix}"
+    os.rename(source, target)
     return target
 
 
-def _log_entries(jvm, fs, directory: str) -> list:  # type: ignore[no-untyped-def]
-    """(name, path) of a metadata log's batch files, in batch order (temp files skipped)."""
-    path = jvm.org.apache.hadoop.fs.Path(directory)
-    if not fs.exists(path):
-        return []
+def _local_path(location: str) -> str | None:
+    if location.startswith("file:"):
+        return "/" + unquote(location[len("file:") :]).lstrip("/")
+    if location.startswith("/"):
+        return location.rstrip("/")
+    return None
+
+
+def _relative(uri: str, root: str) -> str:
+    """``uri`` below ``root`` (both spellings normalized), e.g. ``offsets/3``."""
+    prefix = unquote(normalize_file_uri(root)).rstrip("/") + "/"
+    return unquote(uri).removeprefix(prefix)
+
+
+def _log_entries(names: list[str], directory: str) -> list[str]:
+    """A metadata log's batch files under ``directory``, in batch order (temp files skipped)."""
     entries = []
-    for status in fs.listStatus(path):
-        name = status.getPath().getName()
+    for relative in names:
+        folder, _, name = relative.rpartition("/")
         number = name.split(".", 1)[0]
-        if status.isFile() and number.isdigit():
-            entries.append((int(number), name, status.getPath()))
-    return [(name, p) for _, name, p in sorted(entries, key=lambda e: e[0])]
+        if folder == directory and number.isdigit():
+            entries.append((int(number), name))
+    return [name for _, name in sorted(entries)]

@@ -1,5 +1,6 @@
-"""Listing the landing zone through Hadoop's FileSystem API, so one code path serves local disk,
-DBFS, UC volumes, S3 and ADLS."""
+"""Listing the landing zone through Spark's own file index (the ``binaryFile`` reader, contents
+not read), so one code path serves local disk, UC volumes, S3 and ADLS, over a classic session
+or Spark Connect alike (no JVM gateway)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import unquote
 from lakehouse_assets.bronze.decoding import reject_reason
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 
 LANDING_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
@@ -33,21 +34,20 @@ class LandedFile:
 
 
 class LandingZone:
-    """Read-only view of one source's landing folder: ``<dir>/<YYYY-MM-DD>/<files>``."""
+    """Read-only view of one source's landing folder: ``<dir>/<YYYY-MM-DD>/<files>``.
+
+    Spark's file index leaves out hidden and temporary files and folders (``.``/``_`` names),
+    as a reader of the source does.
+    """
 
     def __init__(self, spark: SparkSession, source_dir: str, extension: str) -> None:
         self._spark = spark
         self.source_dir = source_dir.rstrip("/")
         self.extension = extension
-        jvm = spark.sparkContext._jvm
-        self._jpath = jvm.org.apache.hadoop.fs.Path
-        self._fs = self._jpath(self.source_dir).getFileSystem(
-            spark.sparkContext._jsc.hadoopConfiguration()
-        )
 
     def require_exists(self, source: str) -> None:
         """Fail with a clear message when the source's landing folder does not exist."""
-        if not self._fs.exists(self._jpath(self.source_dir)):
+        if list_files(self._spark, self.source_dir, limit=0) is None:
             raise LandingZoneError(
                 f"landing folder for source {source!r} does not exist: {self.source_dir} "
                 "(generate sample data with `python -m lakehouse_assets.sample_data`, or point "
@@ -56,58 +56,80 @@ class LandingZone:
 
     def files_for(self, days: Iterable[dt.date] | None) -> list[LandedFile]:
         """Data files (the source's format, see :mod:`decoding`) in the date folders of the
-        given days, or of every day when ``days`` is None; hidden and temporary files
-        (``.``/``_`` names) excluded.
+        given days, or of every day when ``days`` is None.
 
-        A few days are listed folder by folder; long ranges with one glob, so the number of
-        storage calls stays small both for a daily run and for a full backfill.
+        A few days are named in one glob (``{d1,d2}``), long ranges matched by the date
+        pattern, so a daily run and a full backfill each list the landing zone once.
         """
         wanted = None if days is None else {day.isoformat() for day in days}
+        if wanted is not None and not wanted:
+            return []
         if wanted is not None and len(wanted) <= _LIST_FOLDERS_UP_TO:
-            statuses = []
-            for key in sorted(wanted):
-                folder = self._jpath(f"{self.source_dir}/{key}")
-                if self._fs.exists(folder):
-                    statuses.extend(self._fs.listStatus(folder))
+            folders = "{" + ",".join(sorted(wanted)) + "}"
         else:
-            pattern = self._jpath(f"{self.source_dir}/{LANDING_DATE_GLOB}/*")
-            statuses = list(self._fs.globStatus(pattern) or [])
+            folders = LANDING_DATE_GLOB
+        listed = list_files(self._spark, f"{self.source_dir}/{folders}/*") or []
+        source_name = unquote(self.source_dir).rpartition("/")[2]
         files = []
-        for status in statuses:
-            path = status.getPath()
-            day = path.getParent().getName()
+        for uri, size in listed:
+            parent, _, name = uri.rpartition("/")
+            grandparent, _, day = parent.rpartition("/")
+            # Only files directly in a date folder: a glob match on a sub-folder lists its files.
+            direct = unquote(grandparent).rpartition("/")[2] == source_name
             in_range = wanted is None or day in wanted
-            if in_range and status.isFile() and _is_data_file(path.getName(), self.extension):
-                files.append(self._landed(status))
+            if direct and in_range and _is_data_file(name, self.extension):
+                files.append(_landed(uri, size))
         return sorted(files, key=lambda f: f.path)
 
     def every_file(self) -> list[LandedFile]:
         """Every file anywhere under the source folder, whatever its name or folder (hidden
         and temporary ``.``/``_`` names excluded): what the ledger must account for."""
-        if not self._fs.exists(self._jpath(self.source_dir)):
-            return []
-        files, listing = [], self._fs.listFiles(self._jpath(self.source_dir), True)
-        prefix = len(self._jpath(self.source_dir).toUri().getPath().rstrip("/")) + 1
-        while listing.hasNext():
-            status = listing.next()
-            relative = status.getPath().toUri().getPath()[prefix:]
-            if not any(part.startswith((".", "_")) for part in relative.split("/")):
-                files.append(self._landed(status))
-        return sorted(files, key=lambda f: f.path)
-
-    def _landed(self, status) -> LandedFile:  # type: ignore[no-untyped-def]
-        path = status.getPath()
-        return LandedFile(
-            normalize_file_uri(path.toUri().toString()),
-            _date_or_none(path.getParent().getName()),
-            int(status.getLen()),
-        )
+        listed = list_files(self._spark, self.source_dir) or []
+        return sorted((_landed(uri, size) for uri, size in listed), key=lambda f: f.path)
 
     def days_without_files(self, days: Iterable[dt.date]) -> list[dt.date]:
         """Days in ``days`` whose landing folder holds no data file."""
         days = list(days)
         landed = {f.landing_date for f in self.files_for(days)}
         return [day for day in days if day not in landed]
+
+
+def list_files(
+    spark: SparkSession, location: str, *, limit: int | None = None
+) -> list[tuple[str, int]] | None:
+    """``(uri, size)`` of every file under ``location`` (a folder, recursively, or a glob);
+    ``None`` when nothing exists there. The ``binaryFile`` reader reads no file contents when
+    only the path and length are selected."""
+    from pyspark.errors import AnalysisException
+
+    listing: DataFrame = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load(location)
+        .select("path", "length")
+    )
+    if limit is not None:
+        listing = listing.limit(limit)
+    try:
+        rows = listing.collect()
+    except AnalysisException as error:
+        if is_path_not_found(error):
+            return None
+        raise
+    return [(normalize_file_uri(row["path"]), int(row["length"])) for row in rows]
+
+
+def is_path_not_found(error: Exception) -> bool:
+    """Whether a reader's ``AnalysisException`` says its path does not exist."""
+    condition = getattr(error, "getCondition", None)
+    return (condition() if condition else None) == "PATH_NOT_FOUND" or (
+        "PATH_NOT_FOUND" in str(error)
+    )
+
+
+def _landed(uri: str, size: int) -> LandedFile:
+    folder = uri.rpartition("/")[0].rpartition("/")[2]
+    return LandedFile(uri, _date_or_none(unquote(folder)), size)
 
 
 def normalize_file_uri(uri: str) -> str:

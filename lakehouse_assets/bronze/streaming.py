@@ -243,7 +243,7 @@ def _recover_corrupt_checkpoint(spark: SparkSession, checkpoint_dir: str) -> str
     if problem is None:
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    moved = set_checkpoint_aside(spark, checkpoint_dir, stamp)
+    moved = set_checkpoint_aside(checkpoint_dir, stamp)
     log.warning(
         "stream checkpoint %s is corrupt (%s); moved to %s and starting afresh: the file "
         "ledger skips every file already ingested (docs/runbooks/stream_checkpoint.md)",

@@ -186,7 +186,8 @@ def step_launcher_config(
         },
         "databricks_host": {"env": "DATABRICKS_HOST"},
         "secrets_to_env_variables": _credential_secrets(settings),
-        "env_variables": dict(remote_env),
+        # What the step is built for, checked again on the cluster (require_step_environment).
+        "env_variables": {**remote_env, **_step_environment_variables()},
         "local_pipeline_package_path": str(Path(lakehouse_assets.__file__).parent),
         "staging_prefix": settings.staging_prefix,
         "poll_interval_sec": settings.poll_seconds,
@@ -231,6 +232,11 @@ def step_launchers(
         )
         for layer in layers
     }
+
+
+def _step_environment_variables() -> dict[str, str]:
+    built_for = StepEnvironment.of_this_process()
+    return {"LAKEHOUSE_STEP_PYTHON": built_for.python, "LAKEHOUSE_STEP_SPARK": built_for.spark}
 
 
 def _credential_secrets(settings: DatabricksSettings) -> list[dict[str, str]]:

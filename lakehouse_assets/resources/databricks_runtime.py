@@ -114,14 +114,9 @@ def require_matching_runtime(key: str, built_for: StepEnvironment) -> Databricks
             f"use one of {sorted(RUNTIMES)} or add it to RUNTIMES "
             "(lakehouse_assets/resources/databricks_runtime.py) with its release notes' versions"
         )
-    mismatches = [
-        f"{what} {theirs} on the cluster but {ours} here"
-        for what, theirs, ours in (
-            ("Python", runtime.python_minor, built_for.python),
-            ("Spark", runtime.spark_minor, built_for.spark),
-        )
-        if theirs != ours
-    ]
+    mismatches = environment_mismatches(
+        StepEnvironment(runtime.python_minor, runtime.spark_minor), built_for
+    )
     if mismatches:
         raise SettingsError(
             f"Databricks Runtime {runtime.name} ({key}) cannot run these steps: "
@@ -131,6 +126,36 @@ def require_matching_runtime(key: str, built_for: StepEnvironment) -> Databricks
             "run the orchestrator on its Python with pyspark pinned to its Spark."
         )
     return runtime
+
+
+def environment_mismatches(cluster: StepEnvironment, built_for: StepEnvironment) -> list[str]:
+    """What differs between the cluster's Python and Spark and the step's (pure)."""
+    return [
+        f"{what} {theirs} on the cluster but {ours} here"
+        for what, theirs, ours in (
+            ("Python", cluster.python, built_for.python),
+            ("Spark", cluster.spark, built_for.spark),
+        )
+        if theirs != ours
+    ]
+
+
+def require_step_environment(spark_version: str, environ: Mapping[str, str]) -> None:
+    """On the cluster: fail the step when the running Python or Spark is not the one the
+    orchestrator built it for (``LAKEHOUSE_STEP_PYTHON`` / ``LAKEHOUSE_STEP_SPARK``, set by the
+    launcher config). The second line behind ``require_matching_runtime``: it catches a
+    ``RUNTIMES`` entry that is wrong about its runtime."""
+    python, spark = environ.get("LAKEHOUSE_STEP_PYTHON"), environ.get("LAKEHOUSE_STEP_SPARK")
+    if not python or not spark:
+        return
+    here = StepEnvironment(f"{sys.version_info[0]}.{sys.version_info[1]}", _minor(spark_version))
+    mismatches = environment_mismatches(here, StepEnvironment(python, spark))
+    if mismatches:
+        raise RuntimeError(
+            "this cluster cannot run the step: "
+            + "; ".join(m.replace(" here", " on the orchestrator") for m in mismatches)
+            + " (fix RUNTIMES in lakehouse_assets/resources/databricks_runtime.py)"
+        )
 
 
 def cluster_libraries() -> list[dict[str, dict[str, str]]]:

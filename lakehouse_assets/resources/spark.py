@@ -163,7 +163,11 @@ class DatabricksSparkResource(SparkResource):
         if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
             from pyspark.sql import SparkSession
 
-            return SparkSession.builder.getOrCreate()
+            from lakehouse_assets.resources.databricks_runtime import require_step_environment
+
+            session = SparkSession.builder.getOrCreate()
+            require_step_environment(session.version, os.environ)
+            return session
         try:
             from databricks.connect import DatabricksSession
         except ImportError:
@@ -177,20 +181,18 @@ class DatabricksSparkResource(SparkResource):
 
 def start_local_session(conf: Mapping[str, str]) -> SparkSession:
     """Return the process's Spark session, creating it with ``conf`` if there is none yet."""
-    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-    if SparkContext._active_spark_context is not None:
+    active = SparkSession.getActiveSession()
+    if active is not None:
         # Reuse without re-applying conf: static settings cannot change on a live JVM anyway.
-        return SparkSession.builder.getOrCreate()
+        return active
     # Spark's JVM would otherwise log the hostname warning and use a non-loopback address.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Bronze decodes landed bytes in Python workers (mapInArrow); they must run this
     # interpreter, the one the project is installed in, not the first python3 on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
-    for key, value in conf.items():
+    for key, value in {"spark.log.level": "ERROR", **conf}.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+    return builder.getOrCreate()
