@@ -125,6 +125,19 @@ def test_a_runtime_other_than_the_steps_python_and_spark_is_refused(key, built_f
         require_matching_runtime(key, built_for)
 
 
+def test_steps_are_staged_in_the_catalogs_volume_unless_told_otherwise():
+    assert DatabricksSettings.from_env({"LAKEHOUSE_CATALOG": "prod"}).staging_prefix == (
+        "/Volumes/prod/monitoring/step_staging"
+    )
+    dbfs = {"LAKEHOUSE_DATABRICKS_STAGING_PREFIX": "/dagster_staging"}
+    assert DatabricksSettings.from_env(dbfs).staging_prefix == "/dagster_staging"
+    from lakehouse_assets.resources.unity_catalog import grant_statements
+
+    sql = grant_statements("prod", "sp")
+    assert "CREATE VOLUME IF NOT EXISTS prod.monitoring.step_staging" in sql
+    assert "GRANT READ VOLUME, WRITE VOLUME ON VOLUME prod.monitoring.step_staging TO `sp`" in sql
+
+
 def test_the_cluster_checks_its_own_python_and_spark_against_the_steps():
     config = step_launcher_config(
         DatabricksSettings.from_env(ENV), "gold", environment="dev", remote_env={}
@@ -153,6 +166,7 @@ def test_a_mismatched_runtime_fails_when_the_definitions_load():
         ({"LAKEHOUSE_DATABRICKS_BRONZE_MIN_WORKERS": "5"}, "exceeds"),
         ({"LAKEHOUSE_DATABRICKS_SPARK_CONF": "[1, 2]"}, "JSON object"),
         ({"LAKEHOUSE_DATABRICKS_STAGING_PREFIX": "relative"}, "absolute"),
+        ({"LAKEHOUSE_DATABRICKS_STAGING_PREFIX": "/Volumes/prod/staging"}, "must name a volume"),
         ({"LAKEHOUSE_DATABRICKS_TIMEOUT_SECONDS": "soon"}, "not an integer"),
     ],
 )
@@ -173,7 +187,7 @@ def test_databricks_definitions_bind_every_spark_asset_to_its_layer_launcher():
             assert launcher not in assets_def.required_resource_keys
             continue
         assert launcher in assets_def.required_resource_keys, key
-        assert resources[launcher].resource_fn.__name__ == "databricks_pyspark_step_launcher"
+        assert resources[launcher].resource_fn.__name__ == "lakehouse_step_launcher"
 
 
 def test_catalog_tables_are_created_with_comments_layout_and_properties():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import json
 import time
 from pathlib import Path
@@ -299,3 +300,34 @@ def test_a_cluster_library_replacing_the_runtimes_pyspark_fails_the_run(workspac
         time.sleep(0.2)
     assert run["state"]["life_cycle_state"] == "INTERNAL_ERROR"
     assert "shadow the runtime's own" in run["state"]["state_message"]
+
+
+def test_volume_files_move_through_the_files_api_of_the_real_sdk(tmp_path):
+    from databricks.sdk.errors import AlreadyExists
+
+    emulator = DatabricksEmulator(
+        tmp_path, tokens={TOKEN: "user.name@example.com"}, volumes=("dev.ops.staging",)
+    )
+    emulator.executor.accepting.clear()
+    with emulator:
+        client = WorkspaceClient(host=emulator.url, token=TOKEN)
+        path = "/Volumes/dev/ops/staging/run 1/step/events.pkl"
+        payload = bytes(range(256)) * 40  # binary, not UTF-8
+        client.files.upload(path, io.BytesIO(payload), overwrite=True)
+        assert client.files.download(path).contents.read() == payload
+        # The task sees the same file under the cluster's /Volumes mount.
+        assert (emulator.volumes.root / "dev/ops/staging/run 1/step/events.pkl").read_bytes() == (
+            payload
+        )
+        with pytest.raises(AlreadyExists):
+            client.files.upload(path, io.BytesIO(b"again"), overwrite=False)
+        with pytest.raises(NotFound):
+            client.files.download("/Volumes/dev/ops/staging/missing")
+        with pytest.raises(NotFound):
+            client.files.download("/Volumes/dev/ops/no_such_volume/file")
+        listing = client.files.list_directory_contents("/Volumes/dev/ops/staging/run 1/step")
+        assert [entry.name for entry in listing] == ["events.pkl"]
+
+    without_dbfs = DatabricksEmulator(tmp_path / "no_dbfs", tokens={TOKEN: "u"}, dbfs_root=False)
+    with without_dbfs, pytest.raises(PermissionDenied, match="DBFS root is disabled"):
+        WorkspaceClient(host=without_dbfs.url, token=TOKEN).dbfs.get_status("/")

@@ -59,7 +59,11 @@ def workspace(tmp_path_factory):
         }
     }
     with DatabricksEmulator(
-        root, service_principals=(PRINCIPAL,), secret_scopes=secrets
+        root,
+        service_principals=(PRINCIPAL,),
+        secret_scopes=secrets,
+        # The staging volume the grants script creates (LAKEHOUSE_CATALOG=spark_catalog).
+        volumes=("spark_catalog.monitoring.step_staging",),
     ) as emulator:
         yield emulator
 
@@ -136,6 +140,13 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
         if r.path.startswith("/api/")
     )
     assert {r.status for r in submits} == {200}
+    # Staged in the Unity Catalog volume through the Files API, never on DBFS: this runs in a
+    # workspace without DBFS root. The tasks ran the staged main file from the volume.
+    staged = [r for r in workspace.requests if r.path.startswith(STAGING_FILES)]
+    assert {r.method for r in staged} >= {"PUT", "GET"}
+    assert not [r for r in workspace.requests if r.path.startswith("/api/2.0/dbfs/")]
+    python_files = {s.body["tasks"][0]["spark_python_task"]["python_file"] for s in submits}
+    assert all(f.startswith(STAGING_FILES.removeprefix("/api/2.0/fs/files")) for f in python_files)
     # LAKEHOUSE_DATABRICKS_VIEWER_GROUP: the launcher granted the viewers access to the runs.
     assert workspace.calls("/permissions/jobs/" + str(_job_id(workspace, submits[0])))
 
@@ -194,6 +205,9 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
     )
 
 
+STAGING_FILES = "/api/2.0/fs/files/Volumes/spark_catalog/monitoring/step_staging/"
+
+
 def _job_id(workspace: DatabricksEmulator, submit) -> int:
     return workspace.executor.runs[submit.answer["run_id"]].job_id
 
@@ -202,6 +216,9 @@ def test_a_failing_remote_step_surfaces_its_traceback(
     workspace, databricks_env, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("LAKEHOUSE_LANDING_ROOT", str(tmp_path / "no_landing_here"))
+    # Staged on DBFS (a workspace with DBFS root): the launcher's own transport.
+    monkeypatch.setenv("LAKEHOUSE_DATABRICKS_STAGING_PREFIX", "/dagster_staging")
+    dbfs_calls = len(workspace.calls("/dbfs/put")) + len(workspace.calls("/dbfs/create"))
     with instance_for_test() as instance:
         result = run_job(instance, DAY.isoformat(), "bronze_orders")
     assert not result.success
@@ -214,6 +231,7 @@ def test_a_failing_remote_step_surfaces_its_traceback(
     assert "Databricks run" not in error.message
     run = workspace.executor.runs[workspace.calls("/jobs/runs/submit")[-1].answer["run_id"]]
     assert run.state["result_state"] == "SUCCESS", "the step failed inside a healthy run"
+    assert len(workspace.calls("/dbfs/put")) + len(workspace.calls("/dbfs/create")) > dbfs_calls
 
 
 def _causes(error) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -42,6 +43,7 @@ def read_texts(spark: SparkSession, paths: list[str]) -> dict[str, str]:
     if not paths:
         return {}
     try:
+        # Classic sessions check the paths when the reader loads, Spark Connect when it runs.
         rows = (
             spark.read.text(paths, wholetext=True)
             .select("value", F.col("_metadata.file_path").alias("path"))
@@ -97,7 +99,13 @@ def checkpoint_problem(spark: SparkSession, checkpoint_dir: str) -> str | None:
     entries = _log_entries(names, _SOURCE_LOG)
     compacted = [i for i, name in enumerate(entries) if name.endswith(".compact")]
     wanted += [f"{_SOURCE_LOG}/{name}" for name in entries[compacted[-1] if compacted else 0 :]]
-    by_uri = read_texts(spark, [f"{root}/{name}" for name in wanted])
+    try:
+        by_uri = read_texts(spark, [f"{root}/{name}" for name in wanted])
+    except Exception as error:  # a file whose checksum no longer matches (cut mid-write)
+        unreadable = _unreadable_file(error)
+        if unreadable is None:
+            raise
+        return f"{_relative(unreadable, root)}: unreadable (checksum mismatch: cut mid-write)"
     texts = {_relative(uri, root): text for uri, text in by_uri.items()}
     if "metadata" in texts:
         texts["metadata"] = "v1\n" + texts["metadata"]
@@ -149,6 +157,12 @@ def _local_path(location: str) -> str | None:
     if location.startswith("/"):
         return location.rstrip("/")
     return None
+
+
+def _unreadable_file(error: Exception) -> str | None:
+    """The file a read failed on because its checksum no longer matches, if that is why."""
+    match = re.search(r"ChecksumException: Checksum error: (\S+)", str(error))
+    return normalize_file_uri(match.group(1)) if match else None
 
 
 def _relative(uri: str, root: str) -> str:

@@ -101,16 +101,20 @@ def list_files(
     ``None`` when nothing exists there. The ``binaryFile`` reader reads no file contents when
     only the path and length are selected."""
     from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
 
-    listing: DataFrame = (
-        spark.read.format("binaryFile")
-        .option("recursiveFileLookup", "true")
-        .load(location)
-        .select("path", "length")
-    )
-    if limit is not None:
-        listing = listing.limit(limit)
     try:
+        # Classic sessions check the path when the reader loads, Spark Connect when it runs.
+        listing: DataFrame = (
+            spark.read.format("binaryFile")
+            .option("recursiveFileLookup", "true")
+            .load(location)
+            # The escaped URI (a space is %20), as the file ledger records files; the reader's
+            # own ``path`` column is unescaped.
+            .select(F.col("_metadata.file_path").alias("path"), "length")
+        )
+        if limit is not None:
+            listing = listing.limit(limit)
         rows = listing.collect()
     except AnalysisException as error:
         if is_path_not_found(error):

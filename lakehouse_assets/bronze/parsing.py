@@ -112,7 +112,8 @@ def _typed(raw: Column, dtype: DataType) -> Column:
     if isinstance(dtype, StringType):
         return raw
     if isinstance(dtype, DateType):
-        return F.try_to_date(raw, "yyyy-MM-dd")
+        # Spark 4.0 has no try_to_date: a strict date pattern, NULL when it does not parse.
+        return F.try_to_timestamp(raw, F.lit("yyyy-MM-dd")).cast("date")
     if isinstance(dtype, TimestampType):
         return F.try_to_timestamp(raw)
     cast = raw.try_cast(dtype)

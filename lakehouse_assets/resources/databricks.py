@@ -30,9 +30,11 @@ from lakehouse_assets.resources.databricks_runtime import (
     require_matching_runtime,
 )
 from lakehouse_assets.resources.keys import step_launcher_key
+from lakehouse_assets.resources.unity_catalog import STAGING_VOLUME
 from lakehouse_assets.settings import SettingsError
 
 CLOUDS = ("aws", "azure", "gcp")
+VOLUMES_ROOT = "/Volumes/"
 
 # Job clusters per layer: bronze parses many small files (few cores are enough), gold joins and
 # aggregates the fact tables (the most shuffle).
@@ -92,7 +94,8 @@ class DatabricksSettings:
         owner: ``owner`` cost tag; environment and project tags are derived.
         timeout_seconds: A run taking longer is cancelled (and the step fails).
         poll_seconds: How often the launcher polls the run.
-        staging_prefix: DBFS folder for the step's code and events.
+        staging_prefix: Where the step's code and events are staged: a Unity Catalog volume
+            folder (``/Volumes/...``, the default) or a DBFS folder (workspaces with DBFS root).
         wheel: Optional project wheel installed on the clusters (a UC volume or DBFS path);
             without it the launcher ships the package's code with each step.
         viewer_group: Optional group granted view access to runs and clusters.
@@ -107,7 +110,7 @@ class DatabricksSettings:
     owner: str = "data-platform"
     timeout_seconds: int = 7200
     poll_seconds: float = 5.0
-    staging_prefix: str = "/dagster_staging"
+    staging_prefix: str = "/Volumes/dev/monitoring/step_staging"
     wheel: str | None = None
     viewer_group: str | None = None
     extra_spark_conf: Mapping[str, str] = field(default_factory=dict)
@@ -119,9 +122,16 @@ class DatabricksSettings:
             raise SettingsError(f"LAKEHOUSE_DATABRICKS_CLOUD={cloud!r}; use one of {CLOUDS}")
         default_node = environ.get("LAKEHOUSE_DATABRICKS_NODE_TYPE") or _default_node(cloud)
         layers = {layer: _layer_cluster(environ, layer, default_node) for layer in DEFAULT_WORKERS}
-        staging = environ.get("LAKEHOUSE_DATABRICKS_STAGING_PREFIX") or "/dagster_staging"
+        staging = environ.get("LAKEHOUSE_DATABRICKS_STAGING_PREFIX") or default_staging_prefix(
+            environ.get("LAKEHOUSE_CATALOG") or "dev"
+        )
         if not staging.startswith("/"):
             raise SettingsError(f"LAKEHOUSE_DATABRICKS_STAGING_PREFIX must be absolute: {staging}")
+        if staging.startswith("/Volumes/") and not is_volume_path(staging.rstrip("/") + "/"):
+            raise SettingsError(
+                "LAKEHOUSE_DATABRICKS_STAGING_PREFIX must name a volume: "
+                f"/Volumes/<catalog>/<schema>/<volume>/..., got {staging}"
+            )
         return cls(
             auth="oauth" if environ.get("DATABRICKS_CLIENT_ID") else "token",
             secret_scope=environ.get("LAKEHOUSE_DATABRICKS_SECRET_SCOPE") or "lakehouse",
@@ -222,16 +232,27 @@ def step_launchers(
     Raises ``SettingsError`` when the runtime's Python or Spark is not what this process
     builds the steps for, so a mismatch fails when the Definitions load, before any cluster
     starts."""
-    from dagster_databricks import databricks_pyspark_step_launcher
+    from lakehouse_assets.resources.volume_staging import lakehouse_step_launcher
 
     require_matching_runtime(settings.spark_version, StepEnvironment.of_this_process())
 
     return {
-        step_launcher_key(layer): databricks_pyspark_step_launcher.configured(
+        step_launcher_key(layer): lakehouse_step_launcher.configured(
             step_launcher_config(settings, layer, environment=environment, remote_env=remote_env),
         )
         for layer in layers
     }
+
+
+def is_volume_path(path: str) -> bool:
+    """A Unity Catalog volume path: ``/Volumes/<catalog>/<schema>/<volume>/...``."""
+    parts = path.split("/")
+    return path.startswith(VOLUMES_ROOT) and len(parts) >= 5 and all(parts[2:5])
+
+
+def default_staging_prefix(catalog: str) -> str:
+    """The step staging folder: the catalog's staging volume (created by the grants script)."""
+    return "/Volumes/" + f"{catalog}.{STAGING_VOLUME}".replace(".", "/")
 
 
 def _step_environment_variables() -> dict[str, str]:

@@ -23,6 +23,8 @@ from lakehouse_assets.storage.locators import check_identifier
 # the layers of every table in the Definitions).
 WRITTEN_SCHEMAS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
 READABLE_SCHEMAS = ("gold", "features", "monitoring")
+# ``<schema>.<volume>`` of the step staging volume (databricks.default_staging_prefix).
+STAGING_VOLUME = "monitoring.step_staging"
 
 
 def _principal(name: str) -> str:
@@ -49,6 +51,12 @@ def grant_statements(
             f"GRANT USE SCHEMA, CREATE TABLE, SELECT, MODIFY ON SCHEMA {catalog}.{schema} "
             f"TO {runner}",
         ]
+    # Where the step launcher stages each step's code and events (workspaces without DBFS root).
+    staging = f"{catalog}.{STAGING_VOLUME}"
+    statements += [
+        f"CREATE VOLUME IF NOT EXISTS {staging}",
+        f"GRANT READ VOLUME, WRITE VOLUME ON VOLUME {staging} TO {runner}",
+    ]
     if readers:
         statements += _read_grants(catalog, readers, READABLE_SCHEMAS)
     if pii_readers:

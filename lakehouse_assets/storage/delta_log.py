@@ -117,7 +117,7 @@ def append_rows(path: str, rows: Sequence[tuple[Any, ...]], schema: Any) -> None
     from deltalake import write_deltalake
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    arrow_schema = to_arrow_schema(schema, timezone="UTC")
+    arrow_schema = to_arrow_schema(schema, timestamp_utc=True)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in arrow_schema]
     table = pa.Table.from_arrays(
         [

@@ -126,9 +126,16 @@ def _status(state: dict[str, Any]) -> dict[str, Any]:
 class RunExecutor:
     """Holds runs and executes them in submission order on one worker thread."""
 
-    def __init__(self, root: Path, dbfs_root: Path, secret_scopes: dict[str, dict[str, str]]):
+    def __init__(
+        self,
+        root: Path,
+        dbfs_root: Path,
+        secret_scopes: dict[str, dict[str, str]],
+        volumes_root: Path,
+    ):
         self.root = root
         self.dbfs_root = dbfs_root
+        self.volumes_root = volumes_root
         self.secret_scopes = secret_scopes
         self.clusters = ClusterManager(root)
         self.runs: dict[int, Run] = {}
@@ -257,6 +264,7 @@ class RunExecutor:
                 "EMULATOR_TASK": json.dumps(
                     {
                         "dbfs_root": str(self.dbfs_root),
+                        "volumes_root": str(self.volumes_root),
                         "python_file": python_task["python_file"],
                         "parameters": python_task.get("parameters") or [],
                         "secret_scopes": self.secret_scopes,

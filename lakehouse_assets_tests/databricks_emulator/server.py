@@ -1,6 +1,8 @@
 """The Databricks workspace emulator: an HTTP server speaking the REST API the step launcher uses.
 
 Endpoints: DBFS (create / add-block / close / put / read / get-status / list / mkdirs / delete),
+the Files API on Unity Catalog volumes (files: upload / download / metadata / delete;
+directories: create / list),
 Jobs 2.1 and 2.2 (runs/submit, runs/get, runs/get-output, runs/cancel), Clusters (get),
 Permissions (jobs and clusters: get / update / set), and OAuth machine-to-machine
 (``/oidc/.well-known/oauth-authorization-server`` and the token endpoint) so a service
@@ -33,6 +35,7 @@ from lakehouse_assets_tests.databricks_emulator.validation import (
     validate_access_control_list,
     validate_submit,
 )
+from lakehouse_assets_tests.databricks_emulator.volumes import Volumes
 
 
 @dataclass
@@ -63,13 +66,19 @@ class DatabricksEmulator:
         tokens: dict[str, str] | None = None,
         service_principals: tuple[ServicePrincipal, ...] = (),
         secret_scopes: dict[str, dict[str, str]] | None = None,
+        volumes: tuple[str, ...] = (),
+        dbfs_root: bool = True,
     ) -> None:
         self.root = root
         # Personal access tokens -> user name; OAuth tokens are added as they are issued.
         self.tokens = dict(tokens or {})
         self.service_principals = {sp.client_id: sp for sp in service_principals}
         self.dbfs = Dbfs(root / "dbfs")
-        self.executor = RunExecutor(root, self.dbfs.root, secret_scopes or {})
+        # Unity Catalog volumes (``catalog.schema.volume``) the workspace has.
+        self.volumes = Volumes(root / "volumes", volumes)
+        # False: an account created without DBFS root, whose DBFS API refuses every call.
+        self.dbfs_root = dbfs_root
+        self.executor = RunExecutor(root, self.dbfs.root, secret_scopes or {}, self.volumes.root)
         self.permissions: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -128,6 +137,12 @@ class DatabricksEmulator:
             raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
         version, resource = parts[1], "/".join(parts[2:])
         if resource.startswith("dbfs/") and version == "2.0":
+            if not self.dbfs_root:
+                raise ApiError(
+                    403,
+                    "PERMISSION_DENIED",
+                    "DBFS root is disabled for this workspace; use Unity Catalog volumes.",
+                )
             return self._dbfs(method, resource.removeprefix("dbfs/"), query, body)
         if resource.startswith("jobs/runs/") and version in {"2.1", "2.2"}:
             return self._jobs(method, resource.removeprefix("jobs/runs/"), query, body, user)
@@ -139,6 +154,39 @@ class DatabricksEmulator:
         if resource.startswith("permissions/") and version == "2.0":
             return self._permissions(method, resource.split("/")[1:], body)
         raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
+
+    # -- Files API (volumes) ------------------------------------------------------------------
+
+    def handle_files(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], data: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """A Files API call: raw bytes in and out (errors as the service's JSON)."""
+        try:
+            self._authenticate(headers)
+            kind, _, target = path.removeprefix("/api/2.0/fs/").partition("/")
+            target = "/" + urllib.parse.unquote(target)
+            if kind == "files" and method == "PUT":
+                overwrite = str(query.get("overwrite", "true")).lower() == "true"
+                self.volumes.upload(target, data, overwrite)
+                return 204, {}, b""
+            if kind == "files" and method == "GET":
+                payload, answer_headers = self.volumes.download(target)
+                return 200, answer_headers, payload
+            if kind == "files" and method == "HEAD":
+                return 200, self.volumes.metadata(target), b""
+            if kind == "files" and method == "DELETE":
+                self.volumes.delete(target)
+                return 204, {}, b""
+            if kind == "directories" and method == "PUT":
+                self.volumes.create_directory(target)
+                return 204, {}, b""
+            if kind == "directories" and method == "GET":
+                listing = self.volumes.list_directory(target)
+                return 200, {"Content-Type": "application/json"}, json.dumps(listing).encode()
+            raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
+        except ApiError as error:
+            payload = json.dumps(error.body).encode()
+            return error.status, {"Content-Type": "application/json"}, payload
 
     # -- DBFS -------------------------------------------------------------------------------
 
@@ -317,6 +365,9 @@ class DatabricksEmulator:
             def _serve(self) -> None:
                 url = urllib.parse.urlsplit(self.path)
                 query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+                if url.path.startswith("/api/2.0/fs/"):
+                    self._serve_files(url.path, query)
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 headers = dict(self.headers)
@@ -336,7 +387,27 @@ class DatabricksEmulator:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PATCH = do_PUT = _serve
+            def _serve_files(self, path: str, query: dict[str, str]) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length) if length else b""
+                headers = dict(self.headers)
+                status, answer_headers, payload = emulator.handle_files(
+                    self.command, path, query, headers, data
+                )
+                with emulator._lock:
+                    emulator.requests.append(
+                        Recorded(self.command, path, query, headers, len(data), status, None)
+                    )
+                self.send_response(status)
+                for name, value in answer_headers.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in answer_headers:
+                    self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_HEAD = do_DELETE = _serve
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -4,7 +4,7 @@ Started by the emulator in a fresh process per task run. It attaches to the clus
 driver through Py4J (``PYSPARK_GATEWAY_PORT`` / ``PYSPARK_GATEWAY_SECRET``), gives the task its
 own ``SparkSession`` (a new session on the shared context, like a notebook), defines the
 runtime's globals (``spark``, ``sc``, ``dbutils``), maps the ``/dbfs/`` FUSE mount onto the
-emulator's DBFS directory and runs the file as ``__main__``.
+emulator's DBFS directory (and ``/Volumes/`` onto its volumes) and runs the file as ``__main__``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DBFS_MOUNT = "/dbfs/"
+VOLUMES_MOUNT = "/Volumes/"
 
 
-def to_local_dbfs(argument: str, dbfs_root: str) -> str:
-    """``/dbfs/<path>`` (the FUSE mount on a Databricks node) -> the emulator's DBFS directory."""
+def to_local_path(argument: str, dbfs_root: str, volumes_root: str) -> str:
+    """``/dbfs/<path>`` and ``/Volumes/<path>`` (the mounts on a Databricks node) -> the
+    emulator's DBFS and volumes directories."""
+    if argument.startswith(VOLUMES_MOUNT):
+        return os.path.join(volumes_root, argument[len(VOLUMES_MOUNT) :])
     if argument.startswith(DBFS_MOUNT):
         return os.path.join(dbfs_root, argument[len(DBFS_MOUNT) :].lstrip("/"))
     if argument.startswith("dbfs:/"):
@@ -64,9 +68,9 @@ def attach_to_cluster() -> tuple[Any, Any]:
 
 def main() -> None:
     task = json.loads(os.environ.pop("EMULATOR_TASK"))
-    dbfs_root = task["dbfs_root"]
-    python_file = to_local_dbfs(task["python_file"], dbfs_root)
-    parameters = [to_local_dbfs(p, dbfs_root) for p in task["parameters"]]
+    roots = task["dbfs_root"], task["volumes_root"]
+    python_file = to_local_path(task["python_file"], *roots)
+    parameters = [to_local_path(p, *roots) for p in task["parameters"]]
     sc, spark = attach_to_cluster()
     dbutils = DBUtils(_Secrets(task.get("secret_scopes", {})))
     sys.argv = [python_file, *parameters]
