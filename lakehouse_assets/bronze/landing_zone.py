@@ -98,29 +98,30 @@ def list_files(
     spark: SparkSession, location: str, *, limit: int | None = None
 ) -> list[tuple[str, int]] | None:
     """``(uri, size)`` of every file under ``location`` (a folder, recursively, or a glob);
-    ``None`` when nothing exists there. The ``binaryFile`` reader reads no file contents when
-    only the path and length are selected."""
+    ``None`` when nothing exists there.
+
+    The file index names every file (``inputFiles``: escaped URIs, the ledger's spelling, and
+    no Spark job); the ``binaryFile`` scan gives the sizes without reading any content. A scan
+    skips empty files, so a file the index names and the scan does not is empty.
+    """
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
     try:
         # Classic sessions check the path when the reader loads, Spark Connect when it runs.
-        listing: DataFrame = (
-            spark.read.format("binaryFile")
-            .option("recursiveFileLookup", "true")
-            .load(location)
-            # The escaped URI (a space is %20), as the file ledger records files; the reader's
-            # own ``path`` column is unescaped.
-            .select(F.col("_metadata.file_path").alias("path"), "length")
+        files: DataFrame = (
+            spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
         )
+        names = [normalize_file_uri(uri) for uri in files.inputFiles()]
         if limit is not None:
-            listing = listing.limit(limit)
-        rows = listing.collect()
+            return [(uri, 0) for uri in names[:limit]]
+        sizes = files.select(F.col("_metadata.file_path").alias("path"), "length").collect()
     except AnalysisException as error:
         if is_path_not_found(error):
             return None
         raise
-    return [(normalize_file_uri(row["path"]), int(row["length"])) for row in rows]
+    size_of = {normalize_file_uri(row["path"]): int(row["length"]) for row in sizes}
+    return [(uri, size_of.get(uri, 0)) for uri in names]
 
 
 def is_path_not_found(error: Exception) -> bool:
