@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse_assets.bronze.batch import SchemaEvolutionError
+from lakehouse_assets.bronze.landing_zone import LandingZone
 from lakehouse_assets.bronze.sources import ORDERS
 from lakehouse_assets.bronze.tables import DEAD_LETTER, bronze_table
 from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS, SCHEMA_CHANGES
@@ -221,3 +222,17 @@ def test_schema_evolution_fail_then_add_new_columns(spark, tmp_path):
         "loyalty_tier",
         uri(new),
     )
+
+
+def test_the_landing_zone_lists_every_file_including_empty_ones(ingested, spark):
+    """The listing behind the landed-files check names the empty file too (a Spark scan skips
+    empty files; the file index does not), each under the URI the ledger records."""
+    settings, _, paths, _, _ = ingested
+    zone = LandingZone(spark, f"{settings.landing_root}/{ORDERS.name}", ORDERS.file_format)
+    listed = {f.path: f.size for f in zone.every_file()}
+    assert set(listed) == {uri(p) for p in paths.values()}
+    assert listed[uri(paths["empty.jsonl"])] == 0
+    assert listed[uri(paths["good.jsonl"])] == paths["good.jsonl"].stat().st_size
+    assert zone.days_without_files([dt.date(1992, 1, 2), dt.date(1992, 1, 3)]) == [
+        dt.date(1992, 1, 3)
+    ]
