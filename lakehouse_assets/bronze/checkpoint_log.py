@@ -90,7 +90,7 @@ def checkpoint_problem(spark: SparkSession, checkpoint_dir: str) -> str | None:
     listed = list_files(spark, root)
     if listed is None:
         return None
-    names = [_relative(uri, root) for uri, _ in listed]
+    names = [_relative(uri, root) for uri in listed]
     wanted = ["metadata"] if "metadata" in names else []
     for log in _CHECKPOINT_LOGS:
         entries = _log_entries(names, log)

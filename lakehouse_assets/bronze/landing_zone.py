@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from lakehouse_assets.bronze.decoding import reject_reason
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 
 LANDING_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
@@ -30,7 +30,6 @@ class LandedFile:
 
     path: str
     landing_date: dt.date | None
-    size: int
 
 
 class LandingZone:
@@ -47,7 +46,7 @@ class LandingZone:
 
     def require_exists(self, source: str) -> None:
         """Fail with a clear message when the source's landing folder does not exist."""
-        if list_files(self._spark, self.source_dir, limit=0) is None:
+        if list_files(self._spark, self.source_dir) is None:
             raise LandingZoneError(
                 f"landing folder for source {source!r} does not exist: {self.source_dir} "
                 "(generate sample data with `python -m lakehouse_assets.sample_data`, or point "
@@ -71,21 +70,21 @@ class LandingZone:
         listed = list_files(self._spark, f"{self.source_dir}/{folders}/*") or []
         source_name = unquote(self.source_dir).rpartition("/")[2]
         files = []
-        for uri, size in listed:
+        for uri in listed:
             parent, _, name = uri.rpartition("/")
             grandparent, _, day = parent.rpartition("/")
             # Only files directly in a date folder: a glob match on a sub-folder lists its files.
             direct = unquote(grandparent).rpartition("/")[2] == source_name
             in_range = wanted is None or day in wanted
             if direct and in_range and _is_data_file(name, self.extension):
-                files.append(_landed(uri, size))
+                files.append(_landed(uri))
         return sorted(files, key=lambda f: f.path)
 
     def every_file(self) -> list[LandedFile]:
         """Every file anywhere under the source folder, whatever its name or folder (hidden
         and temporary ``.``/``_`` names excluded): what the ledger must account for."""
         listed = list_files(self._spark, self.source_dir) or []
-        return sorted((_landed(uri, size) for uri, size in listed), key=lambda f: f.path)
+        return sorted((_landed(uri) for uri in listed), key=lambda f: f.path)
 
     def days_without_files(self, days: Iterable[dt.date]) -> list[dt.date]:
         """Days in ``days`` whose landing folder holds no data file."""
@@ -94,34 +93,23 @@ class LandingZone:
         return [day for day in days if day not in landed]
 
 
-def list_files(
-    spark: SparkSession, location: str, *, limit: int | None = None
-) -> list[tuple[str, int]] | None:
-    """``(uri, size)`` of every file under ``location`` (a folder, recursively, or a glob);
-    ``None`` when nothing exists there.
+def list_files(spark: SparkSession, location: str) -> list[str] | None:
+    """URIs of every file under ``location`` (a folder, recursively, or a glob); ``None`` when
+    nothing exists there.
 
-    The file index names every file (``inputFiles``: escaped URIs, the ledger's spelling, and
-    no Spark job); the ``binaryFile`` scan gives the sizes without reading any content. A scan
-    skips empty files, so a file the index names and the scan does not is empty.
+    Spark's file index names them (``inputFiles``): escaped URIs, the ledger's spelling, empty
+    files included, and no file is read (a scan would skip empty files).
     """
     from pyspark.errors import AnalysisException
-    from pyspark.sql import functions as F
 
     try:
-        # Classic sessions check the path when the reader loads, Spark Connect when it runs.
-        files: DataFrame = (
-            spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
-        )
-        names = [normalize_file_uri(uri) for uri in files.inputFiles()]
-        if limit is not None:
-            return [(uri, 0) for uri in names[:limit]]
-        sizes = files.select(F.col("_metadata.file_path").alias("path"), "length").collect()
+        # Classic sessions check the path when the reader loads, Spark Connect when it is used.
+        files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(location)
+        return [normalize_file_uri(uri) for uri in files.inputFiles()]
     except AnalysisException as error:
         if is_path_not_found(error):
             return None
         raise
-    size_of = {normalize_file_uri(row["path"]): int(row["length"]) for row in sizes}
-    return [(uri, size_of.get(uri, 0)) for uri in names]
 
 
 def is_path_not_found(error: Exception) -> bool:
@@ -132,9 +120,9 @@ def is_path_not_found(error: Exception) -> bool:
     )
 
 
-def _landed(uri: str, size: int) -> LandedFile:
+def _landed(uri: str) -> LandedFile:
     folder = uri.rpartition("/")[0].rpartition("/")[2]
-    return LandedFile(uri, _date_or_none(unquote(folder)), size)
+    return LandedFile(uri, _date_or_none(unquote(folder)))
 
 
 def normalize_file_uri(uri: str) -> str:
