@@ -13,12 +13,16 @@ driver's file system (local disk, or a UC volume through its ``/Volumes`` mount)
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from lakehouse_assets.bronze.landing_zone import is_path_not_found, list_files, normalize_file_uri
+from lakehouse_assets.bronze.landing_zone import (
+    is_path_not_found,
+    list_files,
+    local_path,
+    normalize_file_uri,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -140,23 +144,15 @@ def set_checkpoint_aside(checkpoint_dir: str, suffix: str) -> str:
     A rename of the driver's file system: local disk or a UC volume's ``/Volumes`` path. Object
     storage has no directory rename; there the runbook's manual move applies.
     """
-    source = _local_path(checkpoint_dir)
+    source = local_path(checkpoint_dir.rstrip("/"))
     if source is None:
         raise OSError(
             f"cannot move the corrupt checkpoint {checkpoint_dir} aside: not a local or "
             "/Volumes path (docs/runbooks/stream_checkpoint.md has the manual steps)"
         )
     target = f"{source}.corrupt-{suffix}"
-    os.rename(source, target)
+    source.rename(target)
     return target
-
-
-def _local_path(location: str) -> str | None:
-    if location.startswith("file:"):
-        return "/" + unquote(location[len("file:") :]).lstrip("/")
-    if location.startswith("/"):
-        return location.rstrip("/")
-    return None
 
 
 def _unreadable_file(error: Exception) -> str | None:

@@ -5,8 +5,10 @@ or Spark Connect alike (no JVM gateway)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -136,6 +138,15 @@ def normalize_file_uri(uri: str) -> str:
     if uri.startswith("/"):
         return "file:" + uri
     return uri
+
+
+def local_path(uri: str) -> Path | None:
+    """The local path of a ``file:`` URI or plain path; ``None`` for other schemes."""
+    if uri.startswith("file:"):
+        return Path("/" + unquote(uri[len("file:") :]).lstrip("/"))
+    if re.match(r"^[A-Za-z][\w+.-]*:", uri):
+        return None
+    return Path(uri)
 
 
 def reader_path(uri: str) -> str:

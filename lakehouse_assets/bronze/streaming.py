@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from lakehouse_assets.bronze.batch import BatchOutcome, FileAccount, ingest_batch
 from lakehouse_assets.bronze.checkpoint_log import (
@@ -36,6 +33,7 @@ from lakehouse_assets.bronze.checkpoint_log import (
     checkpoint_problem,
     set_checkpoint_aside,
 )
+from lakehouse_assets.bronze.landing_zone import local_path
 from lakehouse_assets.storage import IdempotentWrite
 
 if TYPE_CHECKING:
@@ -195,7 +193,7 @@ def checkpoint_lock(checkpoint_dir: str, timeout_s: float) -> Iterator[None]:
     """Hold an exclusive lock on a local checkpoint (``<dir>.lock``) while the stream runs,
     so a second run of the same source waits instead of failing. Cloud checkpoints (a lock
     file there would not be atomic) rely on the commit retry (docs/deploy.md)."""
-    local = _local_path(checkpoint_dir)
+    local = local_path(checkpoint_dir)
     if local is None:
         yield
         return
@@ -226,15 +224,6 @@ def _wait_for_lock(handle, name: str, timeout_s: float) -> bool:  # type: ignore
         except OSError as error:
             log.warning("no stream lock on %s (%s); relying on the commit retry", name, error)
             return False
-
-
-def _local_path(uri: str) -> Path | None:
-    """The local path of a ``file:`` URI or plain path; ``None`` for other schemes."""
-    if uri.startswith("file:"):
-        return Path("/" + unquote(uri[len("file:") :]).lstrip("/"))
-    if re.match(r"^[A-Za-z][\w+.-]*:", uri):
-        return None
-    return Path(uri)
 
 
 def _recover_corrupt_checkpoint(spark: SparkSession, checkpoint_dir: str) -> str | None:
