@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 UV_PIN := uv==0.13.9
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install lock demo test lint snapshot dev defs live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
+.PHONY: install lock databricks-env demo test lint snapshot dev defs live bench-live screenshot bench bench-all bench-report bench-silver bench-gold bench-vector bench-decoding clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,23 @@ lock: install
 		$(if $(UPGRADE),--upgrade) --extra dev --extra local pyproject.toml -o requirements.lock
 	$(BIN)/uv pip compile --quiet --no-deps --no-header --generate-hashes --python-version 3.12 \
 		requirements-model.in >> requirements.lock
+	@# The orchestrator's environment in databricks mode: the same pins, except that Databricks
+	@# Connect replaces pyspark and needs an older pyarrow (docs/deploy.md).
+	grep -E '^[A-Za-z0-9_.-]+==' requirements.lock | sed 's/ .*//' \
+		| grep -v -E '^(pyarrow|pyspark)==' > $(VENV)/databricks-constraints.txt
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.12 --generate-hashes \
+		--extra databricks --override requirements-databricks-overrides.txt \
+		-c $(VENV)/databricks-constraints.txt pyproject.toml -o requirements-databricks.lock
+	$(BIN)/uv pip compile --quiet --no-deps --no-header --generate-hashes --python-version 3.12 \
+		requirements-model.in >> requirements-databricks.lock
+
+# The orchestrator's environment in databricks mode (Databricks Connect, no local Spark) in
+# .venv-databricks: where `dagster dev` / the code server runs against a workspace.
+databricks-env: install
+	$(BIN)/uv venv --quiet --python $(PYTHON) .venv-databricks
+	$(BIN)/uv pip sync --quiet --python .venv-databricks/bin/python --require-hashes \
+		requirements-databricks.lock
+	$(BIN)/uv pip install --quiet --python .venv-databricks/bin/python --no-deps --editable .
 
 demo: install
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/lakehouse instance

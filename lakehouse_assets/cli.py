@@ -80,7 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     replay.add_argument("--limit", type=int, default=None, help="At most this many.")
     replay.add_argument("--batch-size", type=int, default=1000)
     replay.add_argument("--throttle", type=float, default=0.0, help="Seconds between chunks.")
+    connect = commands.add_parser(
+        "spark-connect",
+        help="Run a local Spark Connect server with Delta (Ctrl-C stops); point "
+        "LAKEHOUSE_SPARK_REMOTE=sc://localhost:<port> at it.",
+    )
+    connect.add_argument("--port", type=int, default=None, help="Default: 15002.")
     args = parser.parse_args(argv)
+    if args.command == "spark-connect":
+        return run_spark_connect(args.port)
     if args.command == "replay-dead-letters":
         return replay_dead_letters(args)
     if args.command == "setup":
@@ -103,6 +111,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     print_tables()
     return 0
+
+
+def run_spark_connect(port: int | None) -> int:
+    """A Spark Connect server in the foreground, configured as the embedded session."""
+    from lakehouse_assets.resources.spark_connect import (
+        DEFAULT_CONNECT_PORT,
+        start_connect_server,
+    )
+
+    settings = LakehouseSettings.from_env()
+    port = port or DEFAULT_CONNECT_PORT
+    log_path = f"{settings.root}/_spark_connect.log"
+    os.makedirs(settings.root, exist_ok=True)
+    server = start_connect_server(
+        port,
+        warehouse_dir=f"{settings.root}/_spark_warehouse",
+        log_path=log_path,
+        master=settings.spark_master,
+    )
+    print(f"Spark Connect on sc://localhost:{port} (log: {log_path}); Ctrl-C stops it.")
+    print(f"Run the lakehouse through it: export LAKEHOUSE_SPARK_REMOTE=sc://localhost:{port}")
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        return server.wait(timeout=60)
 
 
 def landed_window(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:

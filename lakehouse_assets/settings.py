@@ -198,6 +198,9 @@ class LakehouseSettings:
         sensor_interval_seconds: How often the file-arrival sensors look for new files.
         spark_master: Local mode's Spark master: ``local[*]``, a standalone cluster
             (``spark://host:7077``) or ``local-cluster[workers,cores,memory]``.
+        spark_remote: Local mode through a Spark Connect server instead of an embedded JVM
+            (``LAKEHOUSE_SPARK_REMOTE=sc://host:port``; ``lakehouse spark-connect`` starts
+            one with Delta). The same code runs either way.
         auto_restore: Start the sensor that restores a gold table whose blocking check failed.
         operations: SLAs and alerting.
         lifecycle: Row and file retention (maintenance and retention jobs).
@@ -217,6 +220,7 @@ class LakehouseSettings:
     catalog: str
     sensor_interval_seconds: int = 30
     spark_master: str = "local[*]"
+    spark_remote: str | None = None
     auto_restore: bool = False
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
@@ -285,6 +289,7 @@ class LakehouseSettings:
             checkpoint_root=_absolute(checkpoints),
             catalog=environ.get("LAKEHOUSE_CATALOG", "dev"),
             spark_master=environ.get("LAKEHOUSE_SPARK_MASTER") or "local[*]",
+            spark_remote=_spark_remote(environ),
             sensor_interval_seconds=_positive_int(
                 environ, "LAKEHOUSE_SENSOR_INTERVAL_SECONDS", default=30
             ),
@@ -300,6 +305,15 @@ class LakehouseSettings:
                 if k.startswith("LAKEHOUSE_") or k in {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID"}
             },
         )
+
+
+def _spark_remote(environ: Mapping[str, str]) -> str | None:
+    remote = (environ.get("LAKEHOUSE_SPARK_REMOTE") or "").strip()
+    if remote and not remote.startswith("sc://"):
+        raise SettingsError(
+            f"LAKEHOUSE_SPARK_REMOTE={remote!r} is not a Spark Connect URL (sc://host:port)"
+        )
+    return remote or None
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

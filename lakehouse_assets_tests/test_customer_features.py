@@ -160,10 +160,10 @@ def test_drift_is_recorded_per_feature_and_a_shift_warns(lakehouse):
     assert not day2["is_drifting"].any()
 
     # An upstream bug double-counts half of day 2's customers' orders...
-    table = store.delta_table(CUSTOMER_FEATURES)
-    table.update(
+    store.update(
+        CUSTOMER_FEATURES,
+        {"total_orders": "total_orders + 3"},
         f"as_of_date = DATE'{DAY2}' AND customer_id % 2 = 0",
-        {"total_orders": F.col("total_orders") + 3},
     )
     result = materialize_day(settings, DAY3, selection=["feature_drift"])
     check = checks_by_name(result)["feature_drift_psi"]

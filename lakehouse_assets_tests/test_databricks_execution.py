@@ -26,6 +26,7 @@ from lakehouse_assets.storage import DeltaTableStore, PathLocator
 from .databricks_emulator import DatabricksEmulator, ServicePrincipal
 from .databricks_job import SLICE, run_job
 from .lakehouse import materialize_day, settings_for
+from .warehouse import WarehouseLocator
 
 pytestmark = pytest.mark.spark
 
@@ -94,18 +95,6 @@ def databricks_env(workspace, landing, tmp_path, monkeypatch):
     return env
 
 
-class _WarehouseLocator:
-    """Reads the emulator's managed tables by path: <warehouse>/<schema>.db/<table>."""
-
-    by_path = True
-
-    def __init__(self, warehouse: Path) -> None:
-        self.warehouse = warehouse
-
-    def identifier(self, layer: str, name: str) -> str:
-        return str(self.warehouse / f"{layer}.db" / name)
-
-
 def _contents(store: DeltaTableStore, spec) -> list[tuple]:
     df = store.read(spec)
     stable = sorted(c for c in df.columns if c not in VOLATILE)
@@ -172,7 +161,7 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
     local = settings_for(tmp_path / "local", landing)
     assert materialize_day(local, DAY, selection=SLICE).success
     local_store = DeltaTableStore(spark, PathLocator(local.root))
-    remote_store = DeltaTableStore(spark, _WarehouseLocator(workspace.root / "warehouse"))
+    remote_store = DeltaTableStore(spark, WarehouseLocator(workspace.root / "warehouse"))
     written = [
         spec
         for spec in lakehouse_tables()
@@ -193,7 +182,7 @@ def test_bronze_to_gold_runs_on_databricks_and_matches_local_mode(
     with instance_for_test() as fresh:
         restored = run_job(fresh, None, "restore", restore_config)
         assert restored.success
-    last = remote_store.delta_table(gold.DIM_CUSTOMER).history(1).first()
+    last = remote_store.history(gold.DIM_CUSTOMER, 1)[0]
     assert last["operation"] == "RESTORE"
     assert int(last["operationParameters"]["version"]) == good_version
     assert _contents(remote_store, gold.DIM_CUSTOMER) == good

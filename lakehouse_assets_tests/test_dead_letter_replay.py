@@ -9,7 +9,6 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from lakehouse_assets.bronze.batch import bronze_rows, current_schema
@@ -96,9 +95,7 @@ def test_fixed_schema_replays_exactly_once_with_limit(spark, orders_with_dead_le
 
     # A replay that crashed after writing bronze but before marking its dead letters: the
     # letters are still pending. Re-running it must not insert their rows a second time.
-    DeltaTable.forPath(spark, store.identifier(DEAD_LETTER)).update(
-        set={"status": F.lit("pending")}
-    )
+    store.update(DEAD_LETTER, {"status": "'pending'"}, "TRUE")
     again = _replay(spark, store, [fixed_orders])
     assert again.replayed == 3
     assert store.read(bronze_table(ORDERS)).count() == 4

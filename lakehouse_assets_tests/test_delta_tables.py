@@ -95,7 +95,7 @@ def test_a_clustered_table_replaces_a_date_window_without_partition_directories(
     with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
         store.overwrite_window(spec, _rows(spark, D3, 1, "1"), DateWindow.single(D2), "order_date")
     assert store.version(spec) == version
-    assert store.delta_table(spec).detail().first()["clusteringColumns"] == ["order_date"]
+    assert store.detail(spec)["clusteringColumns"] == ["order_date"]
     assert not [p for p in (tmp_path / "gold" / "clustered").iterdir() if "=" in p.name]
     with pytest.raises(TableWriteError, match="neither partitioned nor clustered"):
         store.overwrite_window(

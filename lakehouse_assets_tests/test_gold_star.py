@@ -269,7 +269,7 @@ def test_a_blocking_gold_failure_restores_the_last_good_version(star):
     assert output["restored_to"] == good_version
     assert output["metrics"]["num_removed_files"] >= 1
     assert contents(store, gold.FACT_SALES) == good
-    assert store.delta_table(gold.FACT_SALES).history(1).first()["operation"] == "RESTORE"
+    assert store.history(gold.FACT_SALES, 1)[0]["operation"] == "RESTORE"
 
     # Any table, to a given version: silver back to before the corruption.
     config = {"table": "silver.line_items", "version": silver_version}

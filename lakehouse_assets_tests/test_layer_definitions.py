@@ -189,3 +189,28 @@ def test_freshness_checks_cover_the_built_tables_of_a_whole_definitions(defs):
     assert "bronze_orders" in keys and "document_index" in keys
     assert not {k for k in keys if "/" in k}  # no side table
     assert "data_dictionary" not in keys
+
+
+# What a Spark Connect client does not have: the JVM gateway, the SparkContext, RDDs, and
+# Delta's Python table API (which drives the JVM; Delta's SQL does the same over Connect).
+CLASSIC_ONLY_ATTRIBUTES = {"sparkContext", "_jvm", "_jsc", "_jdf", "_jsparkSession", "rdd"}
+CLASSIC_ONLY_MODULES = ("delta.tables", "delta.exceptions", "delta.pip_utils")
+
+
+def test_the_package_uses_nothing_a_spark_connect_client_lacks():
+    """The slice test runs the assets through Spark Connect; this names every module of the
+    package (jobs, checks, the CLI's table commands) that a run there may not reach."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in CLASSIC_ONLY_ATTRIBUTES:
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.attr}")
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            found += [
+                f"{path.relative_to(PACKAGE)}:{node.lineno} import {m}"
+                for m in modules
+                if m.startswith(CLASSIC_ONLY_MODULES)
+            ]
+    assert found == []

@@ -6,6 +6,10 @@ Checked against DuckDB computing the same numbers straight from the raw tpchgen 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import duckdb
@@ -23,6 +27,7 @@ from lakehouse_assets.monitoring.tables import (
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
+from .connect_servers import connect_server
 from .lakehouse import (
     TABLE_ASSET_NAMES,
     materialize_day,
@@ -261,3 +266,44 @@ def test_other_engines_read_the_tables_at_the_path_contract(day_by_day):
         .collect()
     }
     assert duck == spark_totals and len(duck) == len(DAYS)
+
+
+@pytest.fixture(scope="module")
+def spark_connect_url(tmp_path_factory):
+    """A local Spark Connect server (PySpark's own, with Delta) for this module's tests."""
+    with connect_server(tmp_path_factory.mktemp("spark_connect")) as url:
+        yield url
+
+
+def test_the_slice_through_spark_connect_builds_the_same_tables(
+    spark, day_by_day, landing, spark_connect_url, tmp_path_factory
+):
+    """Every table asset over both days as one run through a Spark Connect server, the way
+    Databricks serverless and Databricks Connect run code: the same tables, row for row, as
+    the classic session's day-by-day runs. A process that opens a Connect session switches
+    PySpark to Connect for good, so the run has a process of its own."""
+    _, day_store, _, _ = day_by_day
+    root = tmp_path_factory.mktemp("through_connect")
+    env = {
+        **os.environ,
+        "LAKEHOUSE_ENV": "local",
+        "LAKEHOUSE_SPARK_REMOTE": spark_connect_url,
+        "LAKEHOUSE_ROOT": str(root),
+        "LAKEHOUSE_LANDING_ROOT": str(landing),
+    }
+    env.pop("LAKEHOUSE_CHECKPOINT_ROOT", None)
+    first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
+    done = subprocess.run(
+        [sys.executable, "-m", "lakehouse_assets_tests.connect_run", first, last],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert done.stdout.strip(), done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["session"] == "pyspark.sql.connect.session.SparkSession"
+    assert outcome["ok"], outcome["failures"]
+    connect_store = DeltaTableStore(spark, PathLocator(str(root)))
+    for spec in DATA_TABLES:
+        assert _contents(connect_store, spec) == _contents(day_store, spec), spec.qualified_name

@@ -38,6 +38,26 @@ def batch_files(spark: SparkSession, checkpoint_dir: str, batch_id: int) -> list
     raise FileNotFoundError(f"no file-source log entry for batch {batch_id} in {log_dir}")
 
 
+def committed_batches(spark: SparkSession, checkpoint_dir: str) -> list[int]:
+    """Ids of the micro-batches the stream has committed (``commits/<id>``), in order."""
+    root = checkpoint_dir.rstrip("/")
+    listed = list_files(spark, f"{root}/commits")
+    if not listed:
+        return []
+    names = [_relative(uri, root) for uri in listed]
+    return [int(name.split(".", 1)[0]) for name in _log_entries(names, "commits")]
+
+
+def stream_id(spark: SparkSession, checkpoint_dir: str) -> str:
+    """The stream's id (``metadata``): the same for every run of one checkpoint, so a
+    micro-batch re-run after a crash carries the idempotent-write token of its first attempt."""
+    path = f"{checkpoint_dir.rstrip('/')}/metadata"
+    texts = read_texts(spark, [path])
+    if not texts:
+        raise FileNotFoundError(f"stream checkpoint {checkpoint_dir} has no metadata yet")
+    return str(json.loads(next(iter(texts.values())))["id"])
+
+
 def read_texts(spark: SparkSession, paths: list[str]) -> dict[str, str]:
     """``{normalized uri (unescaped): whole text}`` of ``paths``, read in one Spark job;
     ``{}`` when one of them does not exist. An empty file reads as ``""``."""

@@ -18,20 +18,30 @@ exactly those files with the source's format reader, or records them as rejected
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
-import threading
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lakehouse_assets.bronze.batch import BatchOutcome, FileAccount, ingest_batch
+from lakehouse_assets.bronze.batch import (
+    INGESTED,
+    AccountingError,
+    BatchOutcome,
+    FileAccount,
+    SchemaEvolutionError,
+    ingest_batch,
+)
 from lakehouse_assets.bronze.checkpoint_log import (
     batch_files,
     checkpoint_problem,
+    committed_batches,
     set_checkpoint_aside,
+    stream_id,
 )
 from lakehouse_assets.bronze.landing_zone import local_path
 from lakehouse_assets.storage import IdempotentWrite
@@ -40,7 +50,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from lakehouse_assets.bronze.sources import LandingSource, SchemaEvolutionMode
-    from lakehouse_assets.storage import DeltaTableStore
+    from lakehouse_assets.storage import DeltaTableStore, TableLocator
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +253,63 @@ def _recover_corrupt_checkpoint(spark: SparkSession, checkpoint_dir: str) -> str
     return moved
 
 
+@dataclass(frozen=True)
+class BronzeBatchWriter:
+    """The stream's ``foreachBatch`` function: ingest the files of one micro-batch.
+
+    A picklable value, not a closure over the driver's objects: over Spark Connect the function
+    runs in a Python process of the server, with the batch's own session
+    (``listing.sparkSession``), and nothing it changes in memory comes back to the caller. So
+    it keeps no state; what a batch did is in the file ledger (and ``schema_changes``), where
+    :func:`batch_outcomes` reads it back.
+    """
+
+    locator: TableLocator
+    source: LandingSource
+    checkpoint_dir: str
+    evolution_mode: SchemaEvolutionMode
+    already_ingested: frozenset[str]
+
+    def __call__(self, listing: DataFrame, epoch: int) -> None:
+        from lakehouse_assets.storage import DeltaTableStore
+
+        spark = listing.sparkSession
+        stream = stream_id(spark, self.checkpoint_dir)
+        listed = batch_files(spark, self.checkpoint_dir, epoch)
+        ingest_batch(
+            spark,
+            DeltaTableStore(spark, self.locator),
+            self.source,
+            [f for f in listed if f not in self.already_ingested],
+            batch_id=stream_batch_id(self.source.name, stream, epoch),
+            token=IdempotentWrite(f"bronze.{self.source.name}:{stream}", epoch),
+            evolution_mode=self.evolution_mode,
+        )
+
+
+# Errors a batch raises on purpose. They leave the batch (a Python worker of a Spark Connect
+# server, or Py4J's callback on a classic session) only as text inside the query's
+# StreamingQueryException, and are raised again as themselves: the run fails with the error
+# the batch meant, whatever the session.
+_BATCH_ERRORS: tuple[type[Exception], ...] = (SchemaEvolutionError, AccountingError)
+
+
+def batch_error(error: Exception) -> Exception | None:
+    """The batch's own error named in a failed stream's ``error``, or ``None`` (pure)."""
+    text = str(error)
+    for kind in _BATCH_ERRORS:
+        marker = f"{kind.__module__}.{kind.__name__}: "
+        if marker in text:
+            message = text.split(marker, 1)[1].split("\n", 1)[0]
+            return kind(re.sub(r"(\s+SQLSTATE: \w+)+\s*$", "", message).strip())
+    return None
+
+
+def stream_batch_id(source: str, stream: str, epoch: int) -> str:
+    """The ledger's batch id of micro-batch ``epoch`` of ``stream``."""
+    return f"{source}-{stream[:8]}-{epoch:06d}"
+
+
 def _run_stream_once(
     spark: SparkSession,
     store: DeltaTableStore,
@@ -255,30 +322,10 @@ def _run_stream_once(
     evolution_mode: SchemaEvolutionMode,
     already_ingested: set[str],
 ) -> None:
-    query_id_ready = threading.Event()
-    failures: list[BaseException] = []
-
-    def write_batch(_listing: DataFrame, epoch: int) -> None:
-        query_id_ready.wait(timeout=120)
-        try:
-            listed = batch_files(spark, checkpoint_dir, epoch)
-            files = [f for f in listed if f not in already_ingested]
-            report.skipped_files += len(listed) - len(files)
-            outcome = ingest_batch(
-                spark,
-                store,
-                source,
-                files,
-                batch_id=f"{source.name}-{report.query_id[:8]}-{epoch:06d}",
-                token=IdempotentWrite(f"bronze.{source.name}:{report.query_id}", epoch),
-                evolution_mode=evolution_mode,
-            )
-        except BaseException as exc:  # re-raised below with its own type and message
-            failures.append(exc)
-            raise
-        already_ingested.update(f.path for f in outcome.files)
-        report.batches.append(outcome)
-
+    writer = BronzeBatchWriter(
+        store.locator, source, checkpoint_dir, evolution_mode, frozenset(already_ingested)
+    )
+    committed_before = set(committed_batches(spark, checkpoint_dir))
     # Every file in every folder of the source: files that are not data of the source's
     # format, or not in a date folder, are recorded as rejected, never silently unseen.
     listing = (
@@ -291,17 +338,55 @@ def _run_stream_once(
     started = time.perf_counter()
     query = (
         listing.writeStream.queryName(f"bronze_{source.name}")
-        .foreachBatch(write_batch)
+        .foreachBatch(writer)
         .option("checkpointLocation", checkpoint_dir)
         .trigger(availableNow=True)
         .start()
     )
     report.query_id = str(query.id)
-    query_id_ready.set()
     try:
         query.awaitTermination()
-    except Exception:
-        if failures:
-            raise failures[0] from None
-        raise
+    except Exception as error:
+        raised = batch_error(error)
+        if raised is None:
+            raise
+        raise raised from error
     report.duration_s = time.perf_counter() - started
+    epochs = [e for e in committed_batches(spark, checkpoint_dir) if e not in committed_before]
+    for epoch in epochs:
+        listed = batch_files(spark, checkpoint_dir, epoch)
+        outcome = batch_outcome(store, source, stream_batch_id(source.name, report.query_id, epoch))
+        report.skipped_files += len(listed) - len(outcome.files)
+        report.batches.append(outcome)
+
+
+def batch_outcome(store: DeltaTableStore, source: LandingSource, batch_id: str) -> BatchOutcome:
+    """What micro-batch ``batch_id`` did, read back from the file ledger and the schema changes
+    it recorded (a batch that had only ledger files to skip recorded nothing)."""
+    from lakehouse_assets.monitoring.tables import INGESTED_FILES, SCHEMA_CHANGES
+
+    columns = (
+        "file_path", "records", "bronze_rows", "dead_lettered", "suppressed", "blank_lines",
+        "status", "reject_reason", "ingested_at",
+    )  # fmt: skip
+    rows = store.select(INGESTED_FILES, columns, {"source": source.name, "batch_id": batch_id})
+    files = [
+        FileAccount(
+            path=path,
+            records=int(records or 0),
+            parsed_records=int(bronze or 0) + int(dead or 0) + int(suppressed or 0),
+            dead_lettered=int(dead or 0),
+            suppressed=int(suppressed or 0),
+            blank_lines=int(blank or 0),
+            status=status or INGESTED,
+            reject_reason=reason,
+        )
+        for path, records, bronze, dead, suppressed, blank, status, reason, _ in sorted(rows)
+    ]
+    ingested_at = [row[-1] for row in rows if row[-1] is not None]
+    day = min(ingested_at).date() if ingested_at else dt.datetime.now(dt.UTC).date()
+    new_columns: list[str] = []
+    if store.exists(SCHEMA_CHANGES):
+        found = store.select(SCHEMA_CHANGES, ("column_name",), {"batch_id": batch_id})
+        new_columns = sorted({row[0] for row in found})
+    return BatchOutcome(batch_id, day, files, new_columns)

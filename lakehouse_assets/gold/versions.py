@@ -81,6 +81,8 @@ def restore_table_version(store: DeltaTableStore, table: TableSpec, version: int
     before = store.version(table)
     if not 0 <= version <= before:
         raise RestoreError(f"{table.qualified_name} has versions 0..{before}, not {version}")
-    metrics_row = store.delta_table(table).restoreToVersion(version).first()
+    metrics_row = store.spark.sql(
+        f"RESTORE TABLE {store.sql_name(table)} TO VERSION AS OF {int(version)}"
+    ).first()
     metrics = {k: int(v) for k, v in metrics_row.asDict().items() if v is not None}
     return RestoreOutcome(table.qualified_name, version, before, store.version(table), metrics)

@@ -45,9 +45,10 @@ from lakehouse_assets.privacy import (
 )
 from lakehouse_assets.silver.customers import HISTORY_VERSION
 from lakehouse_assets.storage.maintenance import vacuum_erased
+from lakehouse_assets.storage.sql_args import SqlArgs
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import DataFrame
 
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
@@ -234,16 +235,18 @@ def _suppress(store: DeltaTableStore, customer_id: int, request_id: str) -> None
 
 
 def _token_of(
-    column: str, category: Category, tokens: Mapping[Category, Mapping[str, str]]
-) -> Column:
-    """The token of the column's (trimmed) value; a token stays itself, NULL stays NULL."""
-    pairs = [F.lit(x) for value, token in tokens[category].items() for x in (value, token)]
-    value = F.col(f"`{column}`")
-    already = F.when(value.startswith(f"{ERASED}-"), value)
-    fallback = F.when(value.isNotNull(), F.lit(f"{ERASED}-{category}"))
+    column: str, category: Category, tokens: Mapping[Category, Mapping[str, str]], args: SqlArgs
+) -> str:
+    """SQL for the token of the column's (trimmed) value; a token stays itself, NULL stays
+    NULL. The personal values and their tokens go into ``args`` (bound parameters), never into
+    the statement's text."""
+    pairs = [args.bind(x) for value, token in tokens[category].items() for x in (value, token)]
+    value = f"`{column}`"
+    already = f"CASE WHEN startswith({value}, '{ERASED}-') THEN {value} END"
+    fallback = f"CASE WHEN {value} IS NOT NULL THEN '{ERASED}-{category}' END"
     if not pairs:
-        return F.coalesce(already, fallback)
-    return F.coalesce(F.create_map(*pairs)[F.trim(value)], already, fallback)
+        return f"coalesce({already}, {fallback})"
+    return f"coalesce(map({', '.join(pairs)})[trim({value})], {already}, {fallback})"
 
 
 def _anonymize(
@@ -256,15 +259,18 @@ def _anonymize(
     """Replace the personal values of the customer's rows of ``spec`` with their tokens."""
     name = spec.qualified_name
     columns = personal_columns(name)
-    assignments = {f"`{c}`": _token_of(c, category, tokens) for c, category in columns.items()}
+    args = SqlArgs()
+    assignments = {
+        f"`{c}`": _token_of(c, category, tokens, args) for c, category in columns.items()
+    }
     existing = set(store.read(spec).columns)
-    assignments |= {f"`{c}`": F.lit(None) for c in RAW_TEXT_COLUMNS if c in existing}
+    assignments |= {f"`{c}`": "NULL" for c in RAW_TEXT_COLUMNS if c in existing}
     if ids:
-        condition = F.col("_event_id").isin(list(ids))
+        condition = f"`_event_id` IN ({', '.join(args.bind(i) for i in ids)})"
     else:
-        condition = F.col(CUSTOMER_KEY_COLUMNS[name]) == F.lit(customer_id)
+        condition = f"`{CUSTOMER_KEY_COLUMNS[name]}` = {args.bind(customer_id)}"
     with store.removing_rows(spec), _matching_history(store, spec):
-        store.delta_table(spec).update(condition=condition, set=assignments)
+        store.update(spec, assignments, condition, args.values)
 
 
 @contextmanager
@@ -283,11 +289,11 @@ def _matching_history(store: DeltaTableStore, spec: TableSpec) -> Iterator[None]
 
 def _erase_dead_letters(store: DeltaTableStore, spec: TableSpec, ids: Sequence[str]) -> None:
     existing = set(store.read(spec).columns)
-    assignments = {f"`{c}`": F.lit(None) for c in RAW_TEXT_COLUMNS if c in existing}
-    assignments["status"] = F.lit(ERASED)
-    store.delta_table(spec).update(
-        condition=F.col("dead_letter_id").isin(list(ids)), set=assignments
-    )
+    args = SqlArgs()
+    assignments = {f"`{c}`": "NULL" for c in RAW_TEXT_COLUMNS if c in existing}
+    assignments["`status`"] = f"'{ERASED}'"
+    condition = f"`dead_letter_id` IN ({', '.join(args.bind(i) for i in ids)})"
+    store.update(spec, assignments, condition, args.values)
 
 
 def _audit(

@@ -5,6 +5,10 @@ over that array counts every rule, the dispositions and a few failing keys per r
 aggregates are **observed** (``DataFrame.observe``) while the kept rows are being written, so
 counting the rules costs no Spark job of its own: the write is the pass. Only when rows were
 quarantined is the input computed a second time, to write them to the quarantine table.
+
+An engine may run a write as a nested plan whose observed metrics never reach the client
+(Spark Connect does for a Delta overwrite with ``replaceWhere``). Then the same aggregates are
+computed by a query of their own (:func:`observed_or_aggregated`): one more pass, same counts.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class ObservedRules:
     observed: DataFrame
     observation: Observation
     rules: Sequence[Rule]
+    aggregations: Sequence[Column]
 
     def kept(self) -> DataFrame:
         """Rows that go on to the table (without the quality columns). Write this first."""
@@ -62,7 +67,8 @@ class ObservedRules:
 
     def counts(self) -> QualityCounts:
         """The counts observed by the write of :meth:`kept` (blocks until it has run)."""
-        return _counts(self.observation.get, self.rules)
+        stats = observed_or_aggregated(self.observation, self.evaluated, self.aggregations)
+        return _counts(stats, self.rules)
 
     def quarantined(self) -> DataFrame:
         """Quarantined rows with ``_failed_rules``. Recomputes the input: only read it when
@@ -149,8 +155,20 @@ def observe_rules(
     """Attach ``rules`` to ``rows``; writing :meth:`ObservedRules.kept` counts them."""
     evaluated = with_rule_columns(rows, rules)
     observation = Observation(f"quality_{uuid.uuid4().hex}")
-    observed = evaluated.observe(observation, *rule_aggregations(rules, key_columns))
-    return ObservedRules(evaluated, observed, observation, rules)
+    aggregations = rule_aggregations(rules, key_columns)
+    observed = evaluated.observe(observation, *aggregations)
+    return ObservedRules(evaluated, observed, observation, rules, aggregations)
+
+
+def observed_or_aggregated(
+    observation: Observation, rows: DataFrame, aggregations: Sequence[Column]
+) -> dict[str, Any]:
+    """The metrics ``observation`` collected while a query ran over ``rows``; computed by one
+    aggregation over ``rows`` when the engine did not deliver them (see the module doc)."""
+    stats = dict(observation.get)
+    if stats:
+        return stats
+    return rows.agg(*aggregations).first().asDict()
 
 
 def count_rules(

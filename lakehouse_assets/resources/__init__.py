@@ -17,6 +17,7 @@ from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.resources.spark import (
     DatabricksSparkResource,
     LocalSparkResource,
+    SparkConnectResource,
     SparkResource,
 )
 from lakehouse_assets.resources.storage import LakehouseStorage
@@ -73,10 +74,15 @@ def alerting_resources(settings: OperationsSettings) -> dict[str, Any]:
 
 
 def _local_resources(settings: LakehouseSettings, layers: list[str]) -> dict[str, Any]:
-    return {
-        "spark": LocalSparkResource(
+    spark: SparkResource = (
+        SparkConnectResource(remote=settings.spark_remote)
+        if settings.spark_remote
+        else LocalSparkResource(
             master=settings.spark_master, warehouse_dir=f"{settings.root}/_spark_warehouse"
-        ),
+        )
+    )
+    return {
+        "spark": spark,
         "storage": LakehouseStorage(
             table_storage="path",
             root=settings.root,

@@ -97,11 +97,22 @@ class StepEnvironment:
         try:
             spark = version("pyspark")
         except PackageNotFoundError:
-            raise SettingsError(
-                "pyspark is not installed here, so the Spark version the steps are built for "
-                "is unknown; install the project with its locked requirements (make install)"
-            ) from None
+            spark = _pyspark_module_version()
         return cls(python=f"{sys.version_info[0]}.{sys.version_info[1]}", spark=_minor(spark))
+
+
+def _pyspark_module_version() -> str:
+    """The version of the ``pyspark`` module where no ``pyspark`` distribution provides it:
+    databricks-connect ships its own copy (the orchestrator's environment in databricks mode,
+    ``requirements-databricks.lock``)."""
+    try:
+        import pyspark
+    except ImportError:
+        raise SettingsError(
+            "pyspark is not installed here, so the Spark version the steps are built for "
+            "is unknown; install the project with its locked requirements (make install)"
+        ) from None
+    return str(pyspark.__version__)
 
 
 def require_matching_runtime(key: str, built_for: StepEnvironment) -> DatabricksRuntime:

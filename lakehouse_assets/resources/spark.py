@@ -155,6 +155,23 @@ class LocalSparkResource(SparkResource):
         return start_local_session(self.spark_conf())
 
 
+class SparkConnectResource(SparkResource):
+    """A session of a Spark Connect server (``sc://host:port``): a thin client, no JVM here.
+
+    The server owns the engine and its configuration (Delta's extension and catalog; see
+    :func:`lakehouse_assets.resources.spark_connect.connect_server_command`). Databricks
+    serverless, standard access mode and Databricks Connect speak the same protocol, so running
+    the lakehouse this way proves the code needs nothing a Connect client lacks.
+    """
+
+    remote: str = Field(description="Spark Connect URL, e.g. sc://localhost:15002.")
+
+    def get_session(self) -> SparkSession:
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.remote(self.remote).getOrCreate()
+
+
 class DatabricksSparkResource(SparkResource):
     """On a cluster (a step-launched asset): the cluster's session. On the orchestrator (the
     few steps that read the Dagster instance): a Databricks Connect session, if installed."""

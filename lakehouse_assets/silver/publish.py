@@ -26,7 +26,12 @@ from lakehouse_assets.quality.contracts import (
     key_check_result,
     validate_contract,
 )
-from lakehouse_assets.quality.engine import ObservedRules, QualityCounts, observe_rules
+from lakehouse_assets.quality.engine import (
+    ObservedRules,
+    QualityCounts,
+    observe_rules,
+    observed_or_aggregated,
+)
 from lakehouse_assets.quality.rules import RuleAction
 from lakehouse_assets.retention import ROWS_KEPT_FROM_PROPERTY, require_rows_kept
 from lakehouse_assets.silver.versions import KeyVersions, key_versions
@@ -133,11 +138,13 @@ def publish_silver_window(
             versions.superseded_keys(store.spark), list(target.bronze_key_columns), "left_anti"
         )
     input_observation = Observation(f"input_{uuid.uuid4().hex}")
-    observed_bronze = window_rows.observe(input_observation, F.count(F.lit(1)).alias("rows"))
+    input_rows = F.count(F.lit(1)).alias("rows")
+    observed_bronze = window_rows.observe(input_observation, input_rows)
     quality = observe_rules(cleanse(observed_bronze), target.all_rules, target.key_columns)
     write = store.overwrite_window(target.table, quality.kept(), window, date_column)
     counts = quality.counts()
-    input_count = int(input_observation.get["rows"]) + versions.superseded_rows
+    observed_input = observed_or_aggregated(input_observation, window_rows, [input_rows])
+    input_count = int(observed_input["rows"]) + versions.superseded_rows
     quarantined_count = _replace_quarantine_window(store, target, quality, counts, window, run_id)
     other_dates = _delete_older_versions_elsewhere(store, target, versions, window)
     if other_dates and report_other_dates is not None:

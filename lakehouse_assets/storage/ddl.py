@@ -1,8 +1,9 @@
-"""``CREATE TABLE`` statements for catalog tables (pure: a schema in, SQL out).
+"""``CREATE TABLE`` statements (pure: a schema in, SQL out).
 
-Catalog tables are created with SQL rather than Delta's table builder because the builder only
-parses two-part names outside Databricks; the SQL form takes ``<catalog>.<schema>.<table>``
-everywhere, with the same columns, comments, layout and properties.
+Tables are created with SQL rather than Delta's Python table builder: the builder drives the
+JVM directly (no Spark Connect) and only parses two-part names outside Databricks; the SQL form
+takes ``delta.`<path>``` and ``<catalog>.<schema>.<table>`` everywhere, with the same columns,
+comments, layout and properties.
 """
 
 from __future__ import annotations
@@ -34,15 +35,25 @@ def column_definitions(schema: StructType) -> str:
 
 def create_table_sql(
     identifier: str,
-    schema: StructType,
+    schema: StructType | None,
     *,
     partition_by: Sequence[str] = (),
     cluster_by: Sequence[str] = (),
     comment: str | None = None,
     properties: Mapping[str, str] | None = None,
+    as_select: str | None = None,
 ) -> str:
-    """``CREATE TABLE IF NOT EXISTS <identifier> (...) USING DELTA ...``."""
-    parts = [f"CREATE TABLE IF NOT EXISTS {identifier} (\n  {column_definitions(schema)}\n)"]
+    """``CREATE TABLE IF NOT EXISTS <identifier> (...) USING DELTA ...``.
+
+    With ``as_select`` (a view name) the columns are the view's instead of ``schema``'s:
+    ``... AS SELECT * FROM <view>``, which keeps each field's metadata.
+    """
+    if (schema is None) == (as_select is None):
+        raise ValueError("create_table_sql needs a schema or a view to select from, not both")
+    if schema is not None:
+        parts = [f"CREATE TABLE IF NOT EXISTS {identifier} (\n  {column_definitions(schema)}\n)"]
+    else:
+        parts = [f"CREATE TABLE IF NOT EXISTS {identifier}"]
     parts.append("USING DELTA")
     if partition_by:
         parts.append("PARTITIONED BY (" + ", ".join(f"`{c}`" for c in partition_by) + ")")
@@ -53,4 +64,6 @@ def create_table_sql(
     if properties:
         pairs = ", ".join(f"{sql_string(k)} = {sql_string(v)}" for k, v in properties.items())
         parts.append(f"TBLPROPERTIES ({pairs})")
+    if as_select is not None:
+        parts.append(f"AS SELECT * FROM `{as_select}`")
     return "\n".join(parts)

@@ -15,12 +15,19 @@ and writes it with one of three patterns:
 Every write returns a :class:`WriteResult` with the Delta version it produced and the row
 metrics Delta recorded for the commit, so materialization metadata is read from the
 transaction log rather than recomputed.
+
+Everything goes through the DataFrame API and Delta's SQL (``MERGE INTO`` over a temporary
+view, ``DESCRIBE HISTORY``, ``DESCRIBE DETAIL``), never through ``delta.tables.DeltaTable``:
+that Python API drives the JVM directly, so it cannot work over Spark Connect (Databricks
+serverless, standard access mode, Databricks Connect) without Delta's own Connect plugin on the
+server, while the SQL forms work on a classic session and over Connect alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +46,6 @@ from lakehouse_assets.storage.delta_log import LocalDeltaReader, append_rows, is
 from lakehouse_assets.storage.locators import TableLocator, check_identifier
 
 if TYPE_CHECKING:
-    from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
@@ -150,28 +156,42 @@ class DeltaTableStore:
         return self.locator.identifier(spec.layer, spec.name)
 
     def exists(self, spec: TableSpec) -> bool:
-        from delta.tables import DeltaTable
-
         ident = self.identifier(spec)
         if ident in self._existing:
             return True
         if self._log is not None:
             found = self._log.exists(ident)
         elif self.locator.by_path:
-            found = DeltaTable.isDeltaTable(self.spark, ident)
+            found = self._is_delta_path(spec)
         else:
             found = self.spark.catalog.tableExists(ident)
         if found:
             self._existing.add(ident)
         return bool(found)
 
-    def delta_table(self, spec: TableSpec) -> DeltaTable:
-        from delta.tables import DeltaTable
+    def _is_delta_path(self, spec: TableSpec) -> bool:
+        from pyspark.errors import AnalysisException
 
-        ident = self.identifier(spec)
-        if self.locator.by_path:
-            return DeltaTable.forPath(self.spark, ident)
-        return DeltaTable.forName(self.spark, ident)
+        try:
+            self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(spec)} LIMIT 1").collect()
+        except AnalysisException as error:
+            if _error_condition(error) in _NOT_A_TABLE:
+                return False
+            raise
+        return True
+
+    def history(self, spec: TableSpec, limit: int = 10) -> list[dict]:
+        """The newest ``limit`` commits, newest first, with ``DESCRIBE HISTORY``'s fields
+        (``version``, ``operation``, ``operationMetrics``, ``userMetadata``, ...). Local
+        tables' logs are read with delta-rs, without a Spark job."""
+        if self._log is not None:
+            return [dict(h) for h in self._log.history(self.identifier(spec), limit)]
+        rows = self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(spec)} LIMIT {int(limit)}")
+        return [row.asDict(recursive=True) for row in rows.collect()]
+
+    def detail(self, spec: TableSpec) -> dict:
+        """``DESCRIBE DETAIL``: files, bytes, layout and properties of the current version."""
+        return self.spark.sql(f"DESCRIBE DETAIL {self.sql_name(spec)}").first().asDict()
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -239,7 +259,7 @@ class DeltaTableStore:
             return -1
         if self._log is not None:
             return self._log.version(self.identifier(spec))
-        return int(self.delta_table(spec).history(1).select("version").first()[0])
+        return int(self.history(spec, 1)[0]["version"])
 
     def row_count(self, spec: TableSpec, where: str | None = None) -> int:
         """Row count. Without a filter it comes from the log's file statistics: read with
@@ -262,7 +282,7 @@ class DeltaTableStore:
         for local tables (read before every silver window, it must not cost a Spark job)."""
         if self._log is not None:
             return self._log.properties(self.identifier(spec))
-        return dict(self.delta_table(spec).detail().first()["properties"] or {})
+        return dict(self.detail(spec)["properties"] or {})
 
     def set_properties(self, spec: TableSpec, properties: Mapping[str, str]) -> None:
         """Set table properties (one metadata commit). Keys and values are quoted literals."""
@@ -295,8 +315,6 @@ class DeltaTableStore:
         """
         if self.exists(spec):
             return False
-        from delta.tables import DeltaTable
-
         ident = self.identifier(spec)
         schema = tag_schema(schema, spec.qualified_name)
         properties = {**DEFAULT_TABLE_PROPERTIES, **dict(spec.properties)}
@@ -306,16 +324,21 @@ class DeltaTableStore:
         if not self.locator.by_path:
             self._create_catalog_table(spec, ident, schema, properties)
             return True
-        builder = DeltaTable.createIfNotExists(self.spark).location(ident).addColumns(schema)
-        if spec.partition_by:
-            builder = builder.partitionedBy(*spec.partition_by)
-        if spec.cluster_by:
-            builder = builder.clusterBy(*spec.cluster_by)
-        if spec.comment:
-            builder = builder.comment(spec.comment)
-        for key, value in properties.items():
-            builder = builder.property(key, value)
-        builder.execute()
+        # CREATE ... AS SELECT from an empty view of the schema: plain CREATE TABLE cannot carry
+        # the fields' metadata (the personal-data tags), a CTAS of the view's columns does.
+        empty = self.spark.createDataFrame([], schema)
+        with self._as_view(empty) as view:
+            self.spark.sql(
+                create_table_sql(
+                    self.sql_name(spec),
+                    None,
+                    partition_by=spec.partition_by,
+                    cluster_by=spec.cluster_by,
+                    comment=spec.comment,
+                    properties=properties,
+                    as_select=view,
+                )
+            )
         return True
 
     def _create_catalog_table(
@@ -441,15 +464,14 @@ class DeltaTableStore:
             update_condition: Only update a matched row when this holds (e.g. newer sequence).
         """
         self.ensure_table(spec, source.schema)
-        condition = self._key_condition(keys, target_filter)
-        builder = (
-            self.delta_table(spec)
-            .alias("t")
-            .merge(source.alias("s"), condition)
-            .whenMatchedUpdateAll(condition=update_condition)
-            .whenNotMatchedInsertAll()
+        matched = f"WHEN MATCHED AND ({update_condition})" if update_condition else "WHEN MATCHED"
+        self._merge(
+            spec,
+            source,
+            self._key_condition(keys, target_filter),
+            f"{matched} THEN UPDATE SET *",
+            "WHEN NOT MATCHED THEN INSERT *",
         )
-        builder.execute()
         return self._result_since(spec)
 
     def insert_missing(
@@ -467,9 +489,7 @@ class DeltaTableStore:
         """
         self.ensure_table(spec, source.schema)
         condition = self._key_condition(keys, target_filter)
-        self.delta_table(spec).alias("t").merge(
-            source.alias("s"), condition
-        ).whenNotMatchedInsertAll().execute()
+        self._merge(spec, source, condition, "WHEN NOT MATCHED THEN INSERT *")
         return self._result_since(spec)
 
     def update_matched(
@@ -483,9 +503,21 @@ class DeltaTableStore:
     ) -> WriteResult:
         """Update rows matching ``source`` on ``keys`` with SQL ``assignments`` (``t``/``s``)."""
         condition = self._key_condition(keys, target_filter)
-        self.delta_table(spec).alias("t").merge(source.alias("s"), condition).whenMatchedUpdate(
-            set=dict(assignments)
-        ).execute()
+        self._merge(spec, source, condition, f"WHEN MATCHED THEN UPDATE SET {_set(assignments)}")
+        return self._result_since(spec)
+
+    def update(
+        self,
+        spec: TableSpec,
+        assignments: Mapping[str, str],
+        condition: str,
+        args: Mapping[str, object] | None = None,
+    ) -> WriteResult:
+        """``UPDATE`` the rows matching SQL ``condition`` with SQL ``assignments`` (column ->
+        expression); ``args`` binds the statements' ``:name`` parameters."""
+        sets = ", ".join(f"{column} = {value}" for column, value in assignments.items())
+        statement = f"UPDATE {self.sql_name(spec)} SET {sets} WHERE {condition}"
+        self.spark.sql(statement, args=dict(args or {})).collect()
         return self._result_since(spec)
 
     def replace_keys(
@@ -539,11 +571,16 @@ class DeltaTableStore:
         values = {f"`{c}`": f"s.`{c}`" for c in rows.columns}
         compared = [c for c in rows.columns if c not in set(row_keys) | set(volatile_columns)]
         same = " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in compared) or "TRUE"
-        self.delta_table(spec).alias("t").merge(
-            source.alias("s"), self._key_condition(row_keys, target_filter)
-        ).whenMatchedDelete(condition=f"s.{action} = 'delete'").whenMatchedUpdate(
-            condition=f"NOT ({same})", set=values
-        ).whenNotMatchedInsert(condition=f"s.{action} = 'upsert'", values=values).execute()
+        columns = ", ".join(values)
+        self._merge(
+            spec,
+            source,
+            self._key_condition(row_keys, target_filter),
+            f"WHEN MATCHED AND s.{action} = 'delete' THEN DELETE",
+            f"WHEN MATCHED AND NOT ({same}) THEN UPDATE SET {_set(values)}",
+            f"WHEN NOT MATCHED AND s.{action} = 'upsert' THEN INSERT ({columns}) "
+            f"VALUES ({', '.join(values.values())})",
+        )
         return self._result_since(spec)
 
     def delete_keys_outside_window(
@@ -569,12 +606,28 @@ class DeltaTableStore:
         if not dates:
             return []
         condition = f"NOT ({window.sql_predicate('t.' + column)})"
-        self.delta_table(spec).alias("t").merge(
-            keys.alias("s"), self._key_condition(keys.columns, condition)
-        ).whenMatchedDelete().execute()
+        self._merge(
+            spec, keys, self._key_condition(keys.columns, condition), "WHEN MATCHED THEN DELETE"
+        )
         return dates
 
     # -- internals --------------------------------------------------------------------------
+
+    def _merge(self, spec: TableSpec, source: DataFrame, condition: str, *clauses: str) -> None:
+        """``MERGE INTO`` the table (alias ``t``) from ``source`` (alias ``s``)."""
+        with self._as_view(source) as view:
+            self.spark.sql(merge_sql(self.sql_name(spec), view, condition, clauses)).collect()
+
+    @contextmanager
+    def _as_view(self, df: DataFrame) -> Iterator[str]:
+        """``df`` as a temporary view of a unique name for the block (SQL reads it by name;
+        the name is unique so concurrent steps of one session never see each other's)."""
+        name = f"_lakehouse_source_{uuid.uuid4().hex}"
+        df.createOrReplaceTempView(name)
+        try:
+            yield name
+        finally:
+            self.spark.catalog.dropTempView(name)
 
     @staticmethod
     def _key_condition(keys: Sequence[str], target_filter: str | None) -> str:
@@ -609,9 +662,7 @@ class DeltaTableStore:
 
     def _history(self, spec: TableSpec) -> list[Mapping]:
         """The newest commits (Spark's history fields), from delta-rs where it can read them."""
-        if self._log is not None:
-            return self._log.history(self.identifier(spec), _HISTORY_LOOKBACK)
-        return [h.asDict() for h in self.delta_table(spec).history(_HISTORY_LOOKBACK).collect()]
+        return self.history(spec, _HISTORY_LOOKBACK)
 
     def _result_since(self, spec: TableSpec, before: int | None = None) -> WriteResult:
         """Describe the write just made; with ``before``, report a skip if none was committed.
@@ -649,6 +700,34 @@ def key_in_predicate(column: str, values: Sequence[int], alias: str | None = Non
     if not values:
         return "FALSE"
     return f"{name} IN ({', '.join(str(int(v)) for v in sorted(set(values)))})"
+
+
+def merge_sql(target: str, source_view: str, condition: str, clauses: Sequence[str]) -> str:
+    """``MERGE INTO target t USING source_view s ON condition <clauses>`` (clauses in order:
+    Delta applies the first matching ``WHEN`` of each kind)."""
+    if not clauses:
+        raise TableWriteError("a MERGE needs at least one WHEN clause")
+    return f"MERGE INTO {target} t USING `{source_view}` s ON {condition}\n" + "\n".join(clauses)
+
+
+def _set(assignments: Mapping[str, str]) -> str:
+    return ", ".join(f"t.{column} = {value}" for column, value in assignments.items())
+
+
+# Error conditions that mean "no Delta table at this path" (anything else is re-raised).
+_NOT_A_TABLE = frozenset(
+    {
+        "DELTA_MISSING_DELTA_TABLE",
+        "DELTA_TABLE_NOT_FOUND",
+        "PATH_NOT_FOUND",
+        "DELTA_PATH_DOES_NOT_EXIST",
+    }
+)
+
+
+def _error_condition(error: Exception) -> str | None:
+    condition = getattr(error, "getCondition", None)
+    return condition() if condition else None
 
 
 def _sql_literal(value: str) -> str:

@@ -33,6 +33,17 @@ VACUUM_LOGGING_CONF = "spark.databricks.delta.vacuum.logging.enabled"
 # floor is enforced by VacuumRetention; only erasure turns the check off (vacuum_erased).
 RETENTION_CHECK_CONF = "spark.databricks.delta.retentionDurationCheck.enabled"
 DELETION_VECTORS_PROPERTY = "delta.enableDeletionVectors"
+# Delta's conflict errors: conditions DELTA_CONCURRENT_*, classes named in the message.
+CONCURRENT_CONDITION_PREFIX = "DELTA_CONCURRENT_"
+CONCURRENT_EXCEPTIONS = (
+    "ConcurrentAppendException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException",
+    "ConcurrentTransactionException",
+    "ConcurrentWriteException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+)
 # Tries of an OPTIMIZE that lost a race with a concurrent commit on the same files.
 OPTIMIZE_ATTEMPTS = 4
 
@@ -63,7 +74,7 @@ class MaintenanceOutcome:
 
 def table_footprint(store: DeltaTableStore, spec: TableSpec) -> TableFootprint:
     """Files and bytes of the table's current version (DESCRIBE DETAIL)."""
-    row = store.delta_table(spec).detail().select("numFiles", "sizeInBytes").first()
+    row = store.detail(spec)
     return TableFootprint(int(row["numFiles"] or 0), int(row["sizeInBytes"] or 0))
 
 
@@ -72,7 +83,7 @@ def optimize_table(store: DeltaTableStore, spec: TableSpec) -> MaintenanceOutcom
     started = time.monotonic()
     before = table_footprint(store, spec)
     metrics = _retrying_conflicts(
-        lambda: store.delta_table(spec).optimize().executeCompaction().first()["metrics"]
+        lambda: store.spark.sql(f"OPTIMIZE {store.sql_name(spec)}").first()["metrics"]
     )
     after = table_footprint(store, spec)
     clustered = f"clustered by {', '.join(spec.cluster_by)}" if spec.cluster_by else "compacted"
@@ -123,7 +134,7 @@ def _vacuum(
     if not check_retention:
         conf[RETENTION_CHECK_CONF] = "false"
     with _session_conf(store, conf):
-        store.delta_table(spec).vacuum(hours)
+        store.spark.sql(f"VACUUM {store.sql_name(spec)} RETAIN {hours:f} HOURS").collect()
     deleted_files, deleted_bytes = _vacuum_metrics(store, spec, version_before)
     return MaintenanceOutcome(
         table=spec.qualified_name,
@@ -148,7 +159,7 @@ def delete_expired_rows(
     predicate = retention.expired_predicate(today, days)
     version_before = store.version(spec)
     with store.removing_rows(spec):
-        store.delta_table(spec).delete(predicate)
+        store.spark.sql(f"DELETE FROM {store.sql_name(spec)} WHERE {predicate}").collect()
     metrics = _commit_metrics(store, spec, version_before, "DELETE")
     return MaintenanceOutcome(
         table=spec.qualified_name,
@@ -167,16 +178,24 @@ def delete_expired_rows(
 
 def _retrying_conflicts[T](operation: Callable[[], T]) -> T:
     """Run ``operation``, again when a concurrent commit conflicted with it."""
-    from delta.exceptions import DeltaConcurrentModificationException
-
     for attempt in range(1, OPTIMIZE_ATTEMPTS + 1):
         try:
             return operation()
-        except DeltaConcurrentModificationException:
-            if attempt == OPTIMIZE_ATTEMPTS:
+        except Exception as error:
+            if attempt == OPTIMIZE_ATTEMPTS or not is_concurrent_modification(error):
                 raise
             time.sleep(0.5 * attempt)
     raise AssertionError("unreachable")
+
+
+def is_concurrent_modification(error: Exception) -> bool:
+    """Whether ``error`` is Delta's refusal of a commit that conflicts with a concurrent one
+    (``ConcurrentAppendException`` and its kin), on a classic session or over Spark Connect,
+    where the Java exception arrives as its error condition and class name."""
+    condition = getattr(error, "getCondition", lambda: None)() or ""
+    return condition.startswith(CONCURRENT_CONDITION_PREFIX) or any(
+        name in str(error) for name in CONCURRENT_EXCEPTIONS
+    )
 
 
 def _commit_metrics(
@@ -184,10 +203,10 @@ def _commit_metrics(
 ) -> dict[str, int]:
     """Summed integer metrics of the ``operation`` commits made after ``after_version``."""
     totals: dict[str, int] = {}
-    for commit in store.delta_table(spec).history(10).collect():
-        if int(commit["version"]) <= after_version or commit["operation"] != operation:
+    for commit in store.history(spec, 10):
+        if int(commit["version"]) <= after_version or commit.get("operation") != operation:
             continue
-        for key, value in (commit["operationMetrics"] or {}).items():
+        for key, value in (commit.get("operationMetrics") or {}).items():
             if str(value).isdigit():
                 totals[key] = totals.get(key, 0) + int(value)
     return totals
