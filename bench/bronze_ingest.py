@@ -62,6 +62,8 @@ def lakehouse_ingest(root: Path, landing: Path, first: dt.date, last: dt.date) -
         mat = event.event_specific_data.materialization
         if mat.partition and mat.partition != last.isoformat():
             continue
+        if "input_records" not in mat.metadata:  # a side table the stream also writes
+            continue
         per_source[mat.asset_key.to_user_string()] = {
             "input_records": mat.metadata["input_records"].value,
             "dead_lettered": mat.metadata["dead_lettered"].value,

@@ -543,6 +543,9 @@ def components_section(results: Results) -> list[str]:
             f"- Gold star build, SF 1 (`make bench-gold`): {gold['ratio']:.2f}x a hand-written "
             "script."
         )
+    engines = results.get("connect_engines")
+    if engines:
+        lines.append(connect_engines_line(engines))
     vector = results.get("vector_search")
     if vector:
         ann = vector["ann_vs_exact"]
@@ -553,6 +556,27 @@ def components_section(results: Results) -> list[str]:
             else "- Vector index (`make bench-vector`): see `bench/results/vector_search.json`."
         )
     return [*lines, "", "Details and their baselines: [bench/README.md](../bench/README.md).", ""]
+
+
+def connect_engines_line(engines: dict) -> str:
+    """Spark Connect and Sail against classic Spark: each task's time ratio, or what failed."""
+    parts = []
+    for engine, tasks in engines["engines"].items():
+        if engine == "classic":
+            continue
+        shown = []
+        for task, run in tasks.items():
+            if run.get("ok"):
+                ratio = engines["seconds_vs_classic"][engine][task]
+                same = all(v is True for v in (run.get("same_rows") or {}).values())
+                shown.append(f"{task} {ratio:.2f}x{'' if same else ' (rows differ)'}")
+            else:
+                shown.append(f"{task} could not run")
+        parts.append(f"{engine}: {', '.join(shown)}")
+    return (
+        f"- Engines, SF {engines['scale_factor']:g} (`bench/connect_engines.py`), time against "
+        f"classic Spark: {'; '.join(parts)} (errors in `bench/results/connect_engines.json`)."
+    )
 
 
 def render(results: Results, plots: dict[str, str]) -> str:
