@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lakehouse_assets.bronze.decoding import reject_reason
+from lakehouse_assets.storage.delta_tables import error_condition
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -116,10 +117,7 @@ def list_files(spark: SparkSession, location: str) -> list[str] | None:
 
 def is_path_not_found(error: Exception) -> bool:
     """Whether a reader's ``AnalysisException`` says its path does not exist."""
-    condition = getattr(error, "getCondition", None)
-    return (condition() if condition else None) == "PATH_NOT_FOUND" or (
-        "PATH_NOT_FOUND" in str(error)
-    )
+    return error_condition(error) == "PATH_NOT_FOUND" or ("PATH_NOT_FOUND" in str(error))
 
 
 def _landed(uri: str) -> LandedFile:

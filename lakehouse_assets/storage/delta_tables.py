@@ -175,7 +175,7 @@ class DeltaTableStore:
         try:
             self.spark.sql(f"DESCRIBE HISTORY {self.sql_name(spec)} LIMIT 1").collect()
         except AnalysisException as error:
-            if _error_condition(error) in _NOT_A_TABLE:
+            if error_condition(error) in _NOT_A_TABLE:
                 return False
             raise
         return True
@@ -725,7 +725,9 @@ _NOT_A_TABLE = frozenset(
 )
 
 
-def _error_condition(error: Exception) -> str | None:
+def error_condition(error: Exception) -> str | None:
+    """A Spark error's condition (``DELTA_MISSING_DELTA_TABLE``, ...), the same on a classic
+    session and over Spark Connect; ``None`` for other errors."""
     condition = getattr(error, "getCondition", None)
     return condition() if condition else None
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lakehouse_assets.retention import RowRetention, VacuumRetention
+from lakehouse_assets.storage.delta_tables import error_condition
 
 if TYPE_CHECKING:
     from lakehouse_assets.storage.delta_tables import DeltaTableStore, TableSpec
@@ -192,7 +193,7 @@ def is_concurrent_modification(error: Exception) -> bool:
     """Whether ``error`` is Delta's refusal of a commit that conflicts with a concurrent one
     (``ConcurrentAppendException`` and its kin), on a classic session or over Spark Connect,
     where the Java exception arrives as its error condition and class name."""
-    condition = getattr(error, "getCondition", lambda: None)() or ""
+    condition = error_condition(error) or ""
     return condition.startswith(CONCURRENT_CONDITION_PREFIX) or any(
         name in str(error) for name in CONCURRENT_EXCEPTIONS
     )
