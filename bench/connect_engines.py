@@ -39,10 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ENGINES = ("classic", "connect", "sail")
 WARMTH_NOTE = (
-    "Each classic task runs in a fresh process (a cold JVM); a Connect or Sail server stays up "
-    "across its engine's three tasks (silver, then fact, then plain_fact), so only silver "
-    "compares cold with cold: the later Connect ratios include a warm JVM. Server start is "
-    "excluded."
+    "Every task runs cold: each classic task in a fresh process (a new JVM), each Connect or "
+    "Sail task against a server started for that task alone and stopped after it. Server start "
+    "is excluded from the time."
 )
 TASKS = ("silver", "fact", "plain_fact")
 SILVER_TABLES = (
@@ -211,6 +210,21 @@ def start_server(engine: str, port: int, scratch: Path) -> subprocess.Popen[byte
     return server
 
 
+def run_cold(engine: str, task: str, scratch: Path, data: Path, root: Path) -> dict:
+    """One task on a cold engine: a server of its own (Connect, Sail), stopped afterwards."""
+    from lakehouse_assets.resources.spark_connect import free_port
+
+    if engine == "classic":
+        return run_child(engine, task, None, data, root)
+    port = free_port()
+    server = start_server(engine, port, scratch)
+    try:
+        return run_child(engine, task, f"sc://127.0.0.1:{port}", data, root)
+    finally:
+        server.terminate()
+        server.wait(timeout=120)
+
+
 def run_child(engine: str, task: str, remote: str | None, data: Path, root: Path) -> dict:
     command = [sys.executable, __file__, "--child", engine, task, str(data), str(root)]
     env = {**os.environ, **({"CONNECT_ENGINES_REMOTE": remote} if remote else {})}
@@ -239,6 +253,9 @@ def main() -> int:
     parser.add_argument("--scale-factor", type=float, default=1.0)
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lakehouse_bench")
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="build the cached inputs of the SF and stop"
+    )
     parser.add_argument("--child", nargs=4, metavar=("ENGINE", "TASK", "DATA", "ROOT"))
     args = parser.parse_args()
     if args.child:
@@ -249,9 +266,9 @@ def main() -> int:
 
     from results_file import write_results
 
-    from lakehouse_assets.resources.spark_connect import free_port
-
     data, inputs = prepare_inputs(args.scale_factor, args.workdir)
+    if args.prepare_only:
+        return 0
     # The parent's own classic session compares the tables (it never opens a Connect session).
     classic = _session("classic", None)
     scratch = data / "connect_engines_runs"
@@ -264,28 +281,18 @@ def main() -> int:
     tables = {"silver": SILVER_TABLES, "fact": FACT_TABLES, "plain_fact": PLAIN_TABLES}
     results: dict[str, dict] = {}
     for engine in args.engines.split(","):
-        server, remote = None, None
-        if engine != "classic":
-            port = free_port()
-            server = start_server(engine, port, scratch)
-            remote = f"sc://127.0.0.1:{port}"
-        try:
-            results[engine] = {}
-            for task in TASKS:
-                root = fresh_root(scratch, f"{engine}_{task}", inputs, layers[task])
-                outcome = run_child(engine, task, remote, data, root)
-                if engine != "classic" and outcome.get("ok"):
-                    baseline = scratch / f"classic_{task}"
-                    outcome["same_rows"] = {
-                        t: same_rows(classic, root / t, baseline / t) for t in tables[task]
-                    }
-                results[engine][task] = outcome
-                shown = f"{outcome['seconds']:.1f}s" if outcome.get("ok") else outcome["error"]
-                print(f"{engine} {task}: {shown}", flush=True)
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=120)
+        results[engine] = {}
+        for task in TASKS:
+            root = fresh_root(scratch, f"{engine}_{task}", inputs, layers[task])
+            outcome = run_cold(engine, task, scratch, data, root)
+            if engine != "classic" and outcome.get("ok"):
+                baseline = scratch / f"classic_{task}"
+                outcome["same_rows"] = {
+                    t: same_rows(classic, root / t, baseline / t) for t in tables[task]
+                }
+            results[engine][task] = outcome
+            shown = f"{outcome['seconds']:.1f}s" if outcome.get("ok") else outcome["error"]
+            print(f"{engine} {task}: {shown}", flush=True)
     ratios = {
         engine: {
             task: round(run["seconds"] / results["classic"][task]["seconds"], 3)
