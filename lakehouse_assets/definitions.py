@@ -77,7 +77,9 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
         lifecycle_definitions(settings.lifecycle, tables, launcher_layers, settings.log_format),
         bronze.landing_defs(settings, table_assets, DAILY_JOB_NAME),
         jobs_defs(freshness_check_keys(graph), settings.log_format),
-        operations.build_defs(settings, graph, bronze.landed_since(settings)),
+        operations.build_defs(
+            settings, graph, bronze.landed_since(settings), bronze.snapshot_selection()
+        ),
         Definitions(
             resources=build_resources(settings, launcher_layers),
             # Locally every step of a run shares one Spark JVM (in-process); on Databricks each

@@ -56,6 +56,11 @@ class OperationsSettings:
         gold_deadline: ``HH:MM`` (UTC) by which gold must have been refreshed each day.
         features_sla_minutes / vector_index_sla_minutes: Gold updates must reach the feature
             tables (and feature updates the document index) within this many minutes.
+        sla_cadence_minutes: The sources land a daily extract, so every table of a lag layer
+            changes at least this often (plus its lag): a table older than that is stale
+            because a source missed its day.
+        snapshot_sla_days: A snapshot source (reference data that lands when it changes) is
+            stale when its newest snapshot is older than this.
         live: The live loop is on (``LAKEHOUSE_LIVE``): landing sensor, automation and the
             freshness sensor start RUNNING when the code location loads.
         automation_interval_seconds: How often declarative automation evaluates.
@@ -70,6 +75,8 @@ class OperationsSettings:
     gold_deadline: str = "07:00"
     features_sla_minutes: int = 120
     vector_index_sla_minutes: int = 120
+    sla_cadence_minutes: int = 24 * 60
+    snapshot_sla_days: int = 30
     live: bool = False
     automation_interval_seconds: int = 30
     freshness_interval_seconds: int = 300
@@ -94,6 +101,8 @@ class OperationsSettings:
             vector_index_sla_minutes=_positive_int(
                 environ, "LAKEHOUSE_SLA_VECTOR_INDEX_MINUTES", 120
             ),
+            sla_cadence_minutes=_positive_int(environ, "LAKEHOUSE_SLA_CADENCE_MINUTES", 24 * 60),
+            snapshot_sla_days=_positive_int(environ, "LAKEHOUSE_SLA_SNAPSHOT_DAYS", 30),
             live=_flag(environ, "LAKEHOUSE_LIVE"),
             automation_interval_seconds=_positive_int(
                 environ, "LAKEHOUSE_AUTOMATION_INTERVAL_SECONDS", 30

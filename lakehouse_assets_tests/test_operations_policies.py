@@ -34,7 +34,12 @@ from lakehouse_assets.operations.alerts import (
 from lakehouse_assets.operations.incidents import IncidentBook
 from lakehouse_assets.operations.json_logs import JsonLogFormatter
 from lakehouse_assets.operations.retries import MAX_RETRIES, is_transient
-from lakehouse_assets.operations.sla import evaluate_sla, last_deadline, layer_policies
+from lakehouse_assets.operations.sla import (
+    evaluate_sla,
+    last_deadline,
+    layer_policies,
+    snapshot_source_policy,
+)
 from lakehouse_assets.resources import step_launcher_key
 from lakehouse_assets.settings import LakehouseSettings, OperationsSettings, SettingsError
 
@@ -64,9 +69,35 @@ def test_lag_sla_measures_the_oldest_unprocessed_upstream_change():
     assert (late.expected_freshness_minutes, late.actual_freshness_minutes) == (60, 120)
     assert not late.sla_met and "120.0 min old" in late.reason
     assert _silver_sla(dt.timedelta(minutes=59)).sla_met
-    # Nothing pending upstream: a table last updated days ago is still fresh.
-    quiet = _silver_sla(None, last_update=NOW - dt.timedelta(days=3))
+    # Nothing pending upstream and changed within its day (+ lag): fresh.
+    quiet = _silver_sla(None, last_update=NOW - dt.timedelta(hours=24, minutes=59))
     assert quiet.sla_met and quiet.actual_freshness_minutes == 0
+
+
+def test_a_source_that_misses_its_day_is_stale_in_the_check_and_the_native_policy():
+    """Nothing pending (no file landed) but unchanged for a day and its lag: the source
+    missed its day. The native policy's window is the same day and lag."""
+    missed = _silver_sla(None, last_update=NOW - dt.timedelta(hours=25, minutes=1))
+    assert not missed.sla_met and "did a source miss its day" in missed.reason
+    native = POLICIES["silver"].freshness_policy()
+    assert native.fail_window.to_timedelta() == dt.timedelta(hours=25)
+    # Never materialized: not judged by the cadence (Dagster's native state is unknown too).
+    assert _silver_sla(None, last_update=None).sla_met
+    # A snapshot source lands when it changes: a month is its cadence, not a day.
+    settings = OperationsSettings.from_env({"LAKEHOUSE_SLA_SNAPSHOT_DAYS": "7"})
+    snapshot = snapshot_source_policy(settings)
+    week_old = NOW - dt.timedelta(days=6)
+    assert evaluate_sla("bronze_part", snapshot, now=NOW, last_update=week_old, pending_since=None)
+    stale = evaluate_sla(
+        "bronze_part", snapshot, now=NOW, last_update=NOW - dt.timedelta(days=8), pending_since=None
+    )
+    assert not stale.sla_met
+    assert snapshot.freshness_policy().fail_window.to_timedelta() == dt.timedelta(
+        days=7, minutes=15
+    )
+    # Both halves fail together: the reason names both.
+    both = _silver_sla(dt.timedelta(hours=2), last_update=NOW - dt.timedelta(days=2))
+    assert "120.0 min old" in both.reason and "miss its day" in both.reason
 
 
 def test_gold_deadline_sla():
@@ -121,13 +152,12 @@ def test_policies_are_applied_to_the_layer_groups():
             # write it: their policies are its policies.
             assert (policy, condition) == (None, None), key
             continue
-        # One freshness verdict per table: gold's deadline is a native cron policy; lag
-        # layers have no native form (time_window would call a quiet source late) and show
-        # the freshness_sla check only.
-        if layer == "gold":
+        # Every table a step builds has a native policy: a cron deadline for gold and the
+        # monitoring tables, a time window (cadence + lag) for the lag layers.
+        if layer in ("gold", "monitoring"):
             assert type(policy).__name__ == "CronFreshnessPolicy", key
         else:
-            assert policy is None, key
+            assert type(policy).__name__ == "TimeWindowFreshnessPolicy", key
         automated = ("silver", "gold", "features", "vector_index")
         assert (condition is not None) == (layer in automated), key
     checks = {
@@ -145,7 +175,7 @@ def test_policies_are_applied_to_the_layer_groups():
 def test_a_quiet_lag_layer_is_fresh_and_a_pending_change_is_measured():
     policy = layer_policies(LakehouseSettings.from_env({}).operations)["features"]
     now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
-    quiet = evaluate_sla("customer_features", policy, now=now, last_update=None, pending_since=None)
+    quiet = evaluate_sla("customer_features", policy, now=now, last_update=now, pending_since=None)
     assert quiet.sla_met and quiet.reason == "nothing pending upstream"
     late = evaluate_sla(
         "customer_features",

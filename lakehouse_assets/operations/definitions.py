@@ -39,10 +39,12 @@ def build_defs(
     settings: LakehouseSettings,
     assets: Sequence[AssetsDefinition],
     landed_since: Mapping[AssetKey, LandedSince],
+    snapshot_sources: AssetSelection | None = None,
 ) -> Definitions:
     """The freshness checks of every table of ``assets`` and the operational sensors.
     ``LAKEHOUSE_LIVE=true`` starts the automation sensor RUNNING."""
-    freshness = build_freshness_checks(assets, settings, landed_since)
+    snapshots = snapshot_sources.resolve(assets) if snapshot_sources is not None else set()
+    freshness = build_freshness_checks(assets, settings, landed_since, snapshots)
     live = DefaultSensorStatus.RUNNING if settings.operations.live else DefaultSensorStatus.STOPPED
     return Definitions(
         assets=[sla_metrics_spec()],

@@ -12,7 +12,7 @@ freeze the clock.
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -42,6 +42,7 @@ from lakehouse_assets.operations.sla import (
     evaluate_sla,
     layer_policies,
     policy_layers,
+    snapshot_source_policy,
 )
 from lakehouse_assets.settings import LakehouseSettings
 
@@ -116,12 +117,19 @@ def build_freshness_checks(
     assets_defs: Sequence[AssetsDefinition],
     settings: LakehouseSettings,
     landed_since: Mapping[AssetKey, LandedSince],
+    snapshot_sources: Collection[AssetKey] = (),
 ) -> AssetsDefinition:
     """The multi-asset check evaluating every table's freshness SLA. A table in
     ``landed_since`` is pending from its oldest newer landed file; any other from its oldest
-    newer upstream materialization."""
-    policies = layer_policies(settings.operations)
-    targets = sla_targets(assets_defs, policies)
+    newer upstream materialization. ``snapshot_sources`` (reference data landing when it
+    changes) have the snapshot cadence, every other table its layer's."""
+    layers = layer_policies(settings.operations)
+    targets = sla_targets(assets_defs, layers)
+    snapshot = snapshot_source_policy(settings.operations)
+    policies = {
+        key: snapshot if key in snapshot_sources else layers[layer]
+        for key, layer in targets.items()
+    }
     upstream = {key: sorted(a.asset_deps[key]) for a in assets_defs for key in a.keys}
 
     def pending_since(
@@ -137,7 +145,7 @@ def build_freshness_checks(
             AssetCheckSpec(
                 FRESHNESS_CHECK_NAME,
                 asset=key,
-                description=f"Freshness SLA ({layer}): {policies[layer].describe()}.",
+                description=f"Freshness SLA ({layer}): {policies[key].describe()}.",
             )
             for key, layer in targets.items()
         ],
@@ -157,11 +165,11 @@ def build_freshness_checks(
         now = parse_evaluated_at(config.evaluated_at)
         evaluations: list[tuple[AssetKey, SlaPolicy, SlaEvaluation]] = []
         selected = {check.asset_key for check in context.selected_asset_check_keys}
-        for key, layer in targets.items():
+        for key in targets:
             if key not in selected:
                 continue
             last = last_materialized(context.instance, key)
-            policy = policies[layer]
+            policy = policies[key]
             evaluation = evaluate_sla(
                 key.to_user_string(),
                 policy,

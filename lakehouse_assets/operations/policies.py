@@ -1,8 +1,11 @@
 """Operational policies applied centrally, per asset group, when the Definitions are built.
 
-* Freshness: gold's deadline becomes a native cron ``FreshnessPolicy`` (the same rule as its
-  ``freshness_sla`` check); lag layers have no native form and show the check alone
-  (``SlaPolicy.freshness_policy``), so there is one freshness verdict per table.
+* Freshness: every table a step builds has a native ``FreshnessPolicy``, the nearest form of
+  its SLA (``SlaPolicy.freshness_policy``): gold's deadline and the monitoring tables' daily
+  refresh are cron policies, the lag layers a time window of their cadence plus lag (a
+  snapshot source's of weeks). Side tables have none: they change only when their writer has
+  something for them (a quiet dead-letter queue is a healthy one), and their writer's policy
+  says whether that writer ran.
 * Automation: silver, gold, features and the vector index materialize on their own, and wait
   while a blocking check upstream fails: a daily table for exactly the dates whose upstream
   updated (``AutomationCondition.eager()``, for every date); a whole table (unpartitioned)
@@ -20,7 +23,12 @@ from collections.abc import Callable, Sequence
 
 from dagster import AssetsDefinition, AssetSelection, AssetSpec, AutomationCondition
 
-from lakehouse_assets.operations.sla import SlaPolicy, layer_policies
+from lakehouse_assets.operations.sla import (
+    SlaPolicy,
+    layer_policies,
+    monitoring_policy,
+    snapshot_source_policy,
+)
 from lakehouse_assets.settings import OperationsSettings
 from lakehouse_assets.table_lineage import SIDE_TABLE, TABLE_ROLE_TAG
 
@@ -169,6 +177,12 @@ def asset_policies(
     whole_tables = AssetSelection.assets(*whole) if whole else None
     daily_tables = AssetSelection.assets(*daily) if daily else None
     refresh_cron = whole_table_refresh_cron(policies["gold"])
+    snapshots = set(snapshot_assets.resolve(built)) if snapshot_assets else set()
+    native = {
+        **{layer: policy.freshness_policy() for layer, policy in policies.items()},
+        "monitoring": monitoring_policy(settings).freshness_policy(),
+    }
+    snapshot_native = snapshot_source_policy(settings).freshness_policy()
 
     def with_policies(spec: AssetSpec) -> AssetSpec:
         layer = spec.group_name or ""
@@ -176,9 +190,10 @@ def asset_policies(
         if spec.tags.get(TABLE_ROLE_TAG) == SIDE_TABLE:
             # Filled by the steps that write it: their policies are its policies.
             return spec.replace_attributes(**changes)
-        native = policies[layer].freshness_policy() if layer in policies else None
-        if native is not None:
-            changes["freshness_policy"] = native
+        if spec.key in snapshots:
+            changes["freshness_policy"] = snapshot_native
+        elif layer in native:
+            changes["freshness_policy"] = native[layer]
         if layer in automated:
             changes["automation_condition"] = (
                 whole_table_automation(daily_tables, refresh_cron)

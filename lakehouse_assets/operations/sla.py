@@ -4,8 +4,10 @@ Two kinds of promise:
 
 * **lag** (bronze, silver, features, vector index): new upstream data - a landed file, an
   upstream materialization - is reflected within ``max_lag``. The lag is measured from the
-  oldest upstream change the table has not caught up with yet; a table with nothing pending
-  is fresh however old it is (a quiet source is not an SLA miss).
+  oldest upstream change the table has not caught up with yet. And the table changes at least
+  every ``cadence`` (plus its lag): the sources land a daily extract, so a table that has not
+  changed for a day and its lag is stale because a source missed its day, even with nothing
+  pending (a snapshot source, which lands only when it changes, has a cadence of weeks).
 * **deadline** (gold): refreshed every day by ``HH:MM`` UTC. At any instant the table must
   have been updated after the start of the window ending at the most recent deadline
   (``deadline - lower_bound``): by default gold must be refreshed between 00:00 and 07:00 UTC
@@ -15,7 +17,7 @@ Two kinds of promise:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from dagster import AssetCheckSeverity, FreshnessPolicy
@@ -35,29 +37,42 @@ class SlaPolicy:
     max_lag: dt.timedelta | None = None
     deadline: dt.time | None = None
     lower_bound: dt.timedelta = dt.timedelta(hours=24)  # see layer_policies for gold's
+    cadence: dt.timedelta | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "lag" and (self.max_lag is None or self.max_lag <= dt.timedelta(0)):
             raise ValueError(f"{self.layer}: a lag SLA needs a positive max_lag")
+        if self.kind == "lag" and (self.cadence is None or self.cadence <= dt.timedelta(0)):
+            raise ValueError(f"{self.layer}: a lag SLA needs a positive cadence")
         if self.kind == "deadline" and self.deadline is None:
             raise ValueError(f"{self.layer}: a deadline SLA needs a deadline time")
 
     def describe(self) -> str:
         if self.kind == "lag":
-            return f"upstream changes reflected within {_minutes(self.max_lag)} min"
+            return (
+                f"upstream changes reflected within {_minutes(self.max_lag):g} min, "
+                f"changed at least every {_hours(self.stale_after):g} h"
+            )
         return f"refreshed daily by {self.deadline:%H:%M} UTC"
 
-    def freshness_policy(self) -> FreshnessPolicy | None:
-        """The same promise as a native Dagster ``FreshnessPolicy``, where one can say it.
+    @property
+    def stale_after(self) -> dt.timedelta:
+        """A lag table unchanged for this long is stale: its cadence plus its lag."""
+        assert self.cadence is not None and self.max_lag is not None
+        return self.cadence + self.max_lag
+
+    def freshness_policy(self) -> FreshnessPolicy:
+        """The same promise as a native Dagster ``FreshnessPolicy``, as near as one can say it.
 
         A deadline is a cron policy, judged by the same rule as :func:`evaluate_sla`. A lag
-        promise has no native form: Dagster's ``time_window`` policy fails an asset that has
-        not materialized for the window, i.e. it calls a quiet source late. Lag layers
-        therefore show their freshness through the ``freshness_sla`` check alone, so the UI
-        never shows two verdicts that disagree.
+        promise is a ``time_window`` of its cadence plus its lag: the half of the promise
+        Dagster can judge from the table's own materializations. The other half, a pending
+        upstream change older than the lag, needs the landing zone and the upstream tables,
+        so only the ``freshness_sla`` check sees it: the check can fail while the native
+        policy passes, never the other way round.
         """
         if self.kind == "lag":
-            return None
+            return FreshnessPolicy.time_window(fail_window=self.stale_after)
         assert self.deadline is not None
         cron = f"{self.deadline.minute} {self.deadline.hour} * * *"
         return FreshnessPolicy.cron(deadline_cron=cron, lower_bound_delta=self.lower_bound)
@@ -78,35 +93,49 @@ class SlaEvaluation:
 
 def layer_policies(settings: OperationsSettings) -> dict[str, SlaPolicy]:
     """The configured SLA of every table layer (bronze through vector index)."""
-    hour, minute = (int(part) for part in settings.gold_deadline.split(":"))
-    warn, error = AssetCheckSeverity.WARN, AssetCheckSeverity.ERROR
+    warn = AssetCheckSeverity.WARN
+    daily = dt.timedelta(minutes=settings.sla_cadence_minutes)
+
+    def lag(layer: str, minutes: int) -> SlaPolicy:
+        return SlaPolicy(layer, "lag", warn, max_lag=dt.timedelta(minutes=minutes), cadence=daily)
+
     return {
-        "bronze": SlaPolicy(
-            "bronze", "lag", warn, max_lag=dt.timedelta(minutes=settings.bronze_sla_minutes)
-        ),
-        "silver": SlaPolicy(
-            "silver", "lag", warn, max_lag=dt.timedelta(minutes=settings.silver_sla_minutes)
-        ),
-        # Gold feeds the morning's dashboards: a miss there is what pages someone. The refresh
-        # must fall between midnight UTC and the deadline (at least an hour), so a job that
-        # finishes 30 minutes late every day misses every day.
-        "gold": SlaPolicy(
-            "gold",
-            "deadline",
-            error,
-            deadline=dt.time(hour, minute),
-            lower_bound=max(dt.timedelta(hours=hour, minutes=minute), dt.timedelta(hours=1)),
-        ),
-        "features": SlaPolicy(
-            "features", "lag", warn, max_lag=dt.timedelta(minutes=settings.features_sla_minutes)
-        ),
-        "vector_index": SlaPolicy(
-            "vector_index",
-            "lag",
-            warn,
-            max_lag=dt.timedelta(minutes=settings.vector_index_sla_minutes),
-        ),
+        "bronze": lag("bronze", settings.bronze_sla_minutes),
+        "silver": lag("silver", settings.silver_sla_minutes),
+        # Gold feeds the morning's dashboards: a miss there is what pages someone.
+        "gold": daily_deadline("gold", settings, AssetCheckSeverity.ERROR),
+        "features": lag("features", settings.features_sla_minutes),
+        "vector_index": lag("vector_index", settings.vector_index_sla_minutes),
     }
+
+
+def daily_deadline(
+    layer: str, settings: OperationsSettings, severity: AssetCheckSeverity
+) -> SlaPolicy:
+    """Refreshed every day between midnight UTC and ``gold_deadline`` (at least an hour), so a
+    job that finishes 30 minutes late every day misses every day."""
+    hour, minute = (int(part) for part in settings.gold_deadline.split(":"))
+    return SlaPolicy(
+        layer,
+        "deadline",
+        severity,
+        deadline=dt.time(hour, minute),
+        lower_bound=max(dt.timedelta(hours=hour, minutes=minute), dt.timedelta(hours=1)),
+    )
+
+
+def snapshot_source_policy(settings: OperationsSettings) -> SlaPolicy:
+    """A snapshot source's bronze table (reference data landing when it changes): bronze's lag,
+    and stale when its newest snapshot is ``snapshot_sla_days`` old."""
+    bronze = layer_policies(settings)["bronze"]
+    return replace(bronze, cadence=dt.timedelta(days=settings.snapshot_sla_days))
+
+
+def monitoring_policy(settings: OperationsSettings) -> SlaPolicy:
+    """The monitoring tables (data dictionary, pipeline runs): refreshed by the daily job ahead
+    of gold's deadline (``pipeline_runs`` also every 30 minutes), so gold's deadline, at WARN:
+    a stale dictionary misleads, it does not stop the dashboards."""
+    return daily_deadline("monitoring", settings, AssetCheckSeverity.WARN)
 
 
 def policy_layers() -> tuple[str, ...]:
@@ -138,16 +167,7 @@ def evaluate_sla(
     """
     _require_utc(now, "now")
     if policy.kind == "lag":
-        assert policy.max_lag is not None
-        expected = _minutes(policy.max_lag)
-        lag = _minutes(now - pending_since) if pending_since is not None else 0.0
-        met = lag <= expected
-        reason = (
-            "nothing pending upstream"
-            if pending_since is None
-            else f"oldest unprocessed upstream change is {lag:.1f} min old (SLA {expected:.0f} min)"
-        )
-        return SlaEvaluation(table_name, now, expected, lag, met, last_update, reason)
+        return _evaluate_lag(table_name, policy, now, last_update, pending_since)
     assert policy.deadline is not None
     window_start = last_deadline(policy.deadline, now) - policy.lower_bound
     expected = _minutes(now - window_start)
@@ -162,6 +182,40 @@ def evaluate_sla(
         f"so the {policy.deadline:%H:%M} UTC deadline was missed"
     )
     return SlaEvaluation(table_name, now, expected, age, met, last_update, reason)
+
+
+def _evaluate_lag(
+    table_name: str,
+    policy: SlaPolicy,
+    now: dt.datetime,
+    last_update: dt.datetime | None,
+    pending_since: dt.datetime | None,
+) -> SlaEvaluation:
+    """Both halves of a lag promise: nothing pending for longer than the lag, and a change
+    within the cadence. A table never materialized is not judged by its cadence (Dagster's
+    native policy calls it unknown too): before the first landing nothing is late."""
+    assert policy.max_lag is not None
+    expected = _minutes(policy.max_lag)
+    lag = _minutes(now - pending_since) if pending_since is not None else 0.0
+    reasons = []
+    if pending_since is not None and lag > expected:
+        reasons.append(f"oldest unprocessed upstream change is {lag:.1f} min old")
+    if last_update is not None and now - last_update > policy.stale_after:
+        reasons.append(
+            f"unchanged for {_hours(now - last_update):.1f} h, more than its "
+            f"{_hours(policy.stale_after):g} h: did a source miss its day?"
+        )
+    if reasons:
+        reason = f"{'; '.join(reasons)} (SLA {expected:.0f} min)"
+    elif pending_since is None:
+        reason = "nothing pending upstream"
+    else:
+        reason = f"oldest unprocessed upstream change is {lag:.1f} min old (SLA {expected:.0f} min)"
+    return SlaEvaluation(table_name, now, expected, lag, not reasons, last_update, reason)
+
+
+def _hours(delta: dt.timedelta) -> float:
+    return round(delta.total_seconds() / 3600, 2)
 
 
 def _minutes(delta: dt.timedelta | None) -> float:
