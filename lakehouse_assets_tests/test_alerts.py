@@ -7,6 +7,7 @@ ticks the real alert sensor, and asserts the exact HTTP requests the servers rec
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,10 @@ from dagster import (
     build_sensor_context,
 )
 
+from lakehouse_assets.bronze.sources import ORDERS
+from lakehouse_assets.bronze.tables import bronze_table
 from lakehouse_assets.definitions import build_definitions
-from lakehouse_assets.monitoring.tables import SLA_METRICS
+from lakehouse_assets.monitoring.tables import SCHEMA_CHANGES, SLA_METRICS
 from lakehouse_assets.operations.alert_router import ALERT_SENSOR_NAME
 from lakehouse_assets.operations.freshness_checks import FRESHNESS_CHECKS_OP, FRESHNESS_JOB_NAME
 from lakehouse_assets.resources import alerting_resources
@@ -182,6 +185,78 @@ def test_warning_only_check_goes_to_slack_and_never_pages(spark, alerts):
     assert "dead_lettered=1" in message.text
     assert "@example.com" not in message.text  # counts only, never record content
     assert alerts.pagerduty.requests == []
+
+
+def test_schema_drift_is_recorded_warned_and_alerted_once_per_field(spark, alerts):
+    """A producer adds a field and changes another's type: both rows are kept (the values in
+    _rescued_data), each drift is a schema_changes row, the WARN check names both, and Slack
+    gets one alert per field. The same drift the next day records rows, alerts nobody."""
+    day, next_day = DAY.isoformat(), (DAY + dt.timedelta(days=1)).isoformat()
+    land(
+        alerts.landing,
+        "orders",
+        day,
+        "orders.jsonl",
+        jsonl(
+            order(1, day, o_loyalty_tier="gold"),
+            order(2, day, o_totalprice="12.50 EUR"),
+            order(3, day),
+        ),
+    )
+    first = materialize_day(
+        alerts.settings, DAY, selection="bronze_orders", instance=alerts.instance
+    )
+    alerts.tick()
+
+    [check] = [c for c in first.get_asset_check_evaluations() if c.check_name == "no_schema_drift"]
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    assert "o_loyalty_tier (new_field, 1 records)" in check.description
+    assert "o_totalprice (type_mismatch, 1 records)" in check.description
+    store = DeltaTableStore(spark, PathLocator(alerts.settings.root))
+    changes = {(r.column_name, r.change_kind): r for r in store.read(SCHEMA_CHANGES).collect()}
+    assert set(changes) == {("o_loyalty_tier", "new_field"), ("o_totalprice", "type_mismatch")}
+    mistyped = changes[("o_totalprice", "type_mismatch")]
+    assert (mistyped.column_type, mistyped.record_count, mistyped.is_new) == (
+        "decimal(15,2)",
+        1,
+        True,
+    )
+    assert mistyped.first_seen_file.endswith(f"{day}/orders.jsonl")
+    bronze = {r.o_orderkey: r for r in store.read(bronze_table(ORDERS)).collect()}
+    assert len(bronze) == 3 and bronze[2].o_totalprice is None
+    assert json.loads(bronze[2]._rescued_data) == {"o_totalprice": "12.50 EUR"}
+
+    drift = [m for m in alerts.slack.top_level() if "Schema drift" in m.text]
+    assert len(drift) == 2, [m.text for m in drift]
+    assert any("o_loyalty_tier" in m.text for m in drift)
+    assert any("o_totalprice" in m.text and "decimal(15,2)" in m.text for m in drift)
+    assert all("docs/runbooks/schema_drift.md" in m.text for m in drift)
+    assert all("12.50 EUR" not in m.text for m in drift)  # names and counts, never values
+    assert alerts.pagerduty.requests == []
+
+    # The next day the producer still sends the new field: recorded, not new, no alert.
+    land(
+        alerts.landing,
+        "orders",
+        next_day,
+        "orders.jsonl",
+        jsonl(order(4, next_day, o_loyalty_tier="silver")),
+    )
+    sent = len(alerts.slack.requests)
+    second = materialize_day(
+        alerts.settings,
+        DAY + dt.timedelta(days=1),
+        selection="bronze_orders",
+        instance=alerts.instance,
+    )
+    alerts.tick()
+    [check] = [c for c in second.get_asset_check_evaluations() if c.check_name == "no_schema_drift"]
+    assert check.passed
+    again = [r for r in store.read(SCHEMA_CHANGES).collect() if r.is_new is False]
+    assert [(r.column_name, r.change_kind, r.record_count) for r in again] == [
+        ("o_loyalty_tier", "new_field", 1)
+    ]
+    assert len(alerts.slack.requests) == sent
 
 
 def test_alerting_is_off_when_unset(spark, tmp_path, monkeypatch):

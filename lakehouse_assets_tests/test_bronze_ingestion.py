@@ -91,7 +91,11 @@ def test_the_step_reports_the_side_tables_it_wrote(ingested):
         "monitoring/ingested_files",
         "monitoring/ingestion_events",
     } <= set(reported)
-    assert "monitoring/schema_changes" not in reported  # rescue mode: no column was added
+    # Rescue mode adds no column but records the drift: "loyalty" is new, "o_custkey" mistyped.
+    changes = reported["monitoring/schema_changes"]
+    assert changes["dagster/row_count"].value == 2
+    drift = {(r.column_name, r.change_kind) for r in store.read(SCHEMA_CHANGES).collect()}
+    assert drift == {("loyalty", "new_field"), ("o_custkey", "type_mismatch")}
     letters = reported["bronze/dead_letter"]
     assert letters["dagster/row_count"].value == store.read(DEAD_LETTER).count() == 4
     assert letters["written_by"].value == "bronze_orders"
@@ -216,12 +220,13 @@ def test_schema_evolution_fail_then_add_new_columns(spark, tmp_path):
     rows = {r.o_orderkey: r for r in store.read(BRONZE).collect()}
     assert rows[2].loyalty_tier == "gold" and rows[2]._rescued_data is None
     assert rows[1].loyalty_tier is None
-    change = store.read(SCHEMA_CHANGES).first()
+    [change] = store.read(SCHEMA_CHANGES).collect()
     assert (change.source, change.column_name, change.first_seen_file) == (
         "orders",
         "loyalty_tier",
         uri(new),
     )
+    assert (change.change_kind, change.record_count, change.is_new) == ("column_added", 1, True)
 
 
 def test_the_landing_zone_lists_every_file_including_empty_ones(ingested, spark):

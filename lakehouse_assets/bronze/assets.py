@@ -14,6 +14,7 @@ from lakehouse_assets.bronze.ingest import (
 from lakehouse_assets.bronze.sources import ALL_SOURCES, LandingSource
 from lakehouse_assets.bronze.tables import DEAD_LETTER, bronze_table
 from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS, SCHEMA_CHANGES
+from lakehouse_assets.operations.alerts import SCHEMA_DRIFT_CHECK
 
 
 def bronze_asset_name(source: LandingSource) -> str:
@@ -28,7 +29,7 @@ def bronze_source_asset(source: LandingSource) -> AssetsDefinition:
         name=name,
         layer="bronze",
         # Rejected records go to the dead-letter queue; every file to the ledger, every run
-        # to the ingestion events, every added column to the schema changes.
+        # to the ingestion events, every new, mistyped or added field to the schema changes.
         writes=(
             bronze_table(source),
             DEAD_LETTER,
@@ -63,6 +64,14 @@ def bronze_source_asset(source: LandingSource) -> AssetsDefinition:
                 NO_NEW_DEAD_LETTERS,
                 asset=name,
                 description="Warns when the run dead-lettered records (files and counts).",
+            ),
+            AssetCheckSpec(
+                SCHEMA_DRIFT_CHECK,
+                asset=name,
+                description=(
+                    "Warns when the run saw a field new or mistyped for the first time (kept "
+                    "in _rescued_data, recorded in monitoring.schema_changes), naming it."
+                ),
             ),
             AssetCheckSpec(
                 NO_REJECTED_FILES,

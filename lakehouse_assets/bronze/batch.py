@@ -18,8 +18,23 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse_assets.bronze import arrow_decoding, decoding, readers
 from lakehouse_assets.bronze.dead_letter import dead_letter_rows, landing_date_of
+from lakehouse_assets.bronze.drift import (
+    COLUMN_ADDED,
+    NEW_FIELD,
+    SCHEMA_CHANGES_SCHEMA,
+    FieldDrift,
+    drift_in,
+    known_drift,
+    schema_change_rows,
+)
 from lakehouse_assets.bronze.landing_zone import reader_path
-from lakehouse_assets.bronze.parsing import ERROR_REASON, RESCUED, UNEXPECTED, parse_records
+from lakehouse_assets.bronze.parsing import (
+    ERROR_REASON,
+    MISMATCHED,
+    RESCUED,
+    UNEXPECTED,
+    parse_records,
+)
 from lakehouse_assets.bronze.suppression import SUPPRESSED, suppressed_column, suppressed_keys
 from lakehouse_assets.bronze.tables import (
     BATCH_ID,
@@ -80,6 +95,7 @@ class FileAccount:
     suppressed: int = 0
     blank_lines: int = 0
     unexpected_fields: tuple[str, ...] = ()
+    mismatched_fields: tuple[str, ...] = ()
     status: str = INGESTED
     reject_reason: str | None = None
 
@@ -167,7 +183,7 @@ def ingest_batch(
         new_columns = sorted({c for a in accounts.values() for c in a.unexpected_fields})
         if new_columns and evolution_mode == "failOnNewColumns":
             raise SchemaEvolutionError(_new_columns_message(source, accounts, new_columns))
-        first_seen = {c: _first_file_with(accounts, c) for c in new_columns}
+        drifts = _drift(parsed, schema, accounts, evolution_mode)
         if new_columns and evolution_mode == "addNewColumns" and parsed is not None:
             schema = StructType(schema.fields + [StructField(c, StringType()) for c in new_columns])
             parsed.unpersist()
@@ -181,8 +197,8 @@ def ingest_batch(
         if parsed is not None:
             _write_rows(store, source, parsed, schema, outcome, token)
         _write_ledger(spark, store, source, outcome, token)
-        if outcome.new_columns:
-            _write_schema_changes(spark, store, source, outcome, first_seen, token)
+        if drifts:
+            _write_schema_changes(spark, store, source, drifts, outcome.batch_id, token)
     finally:
         if parsed is not None:
             parsed.unpersist()
@@ -235,13 +251,16 @@ def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAcc
     """Per-file counts in one aggregation over the cached parse."""
     blank = F.col(readers.BLANK)
     kept = ~F.col(SUPPRESSED)
-    good_unexpected = F.when(~blank & F.col(ERROR_REASON).isNull() & kept, F.col(UNEXPECTED))
+    good = ~blank & F.col(ERROR_REASON).isNull() & kept
+    good_unexpected = F.when(good, F.col(UNEXPECTED))
+    good_mismatched = F.when(good, F.col(MISMATCHED))
     stats = parsed.groupBy(SOURCE_FILE).agg(
         F.count(F.when(~blank, F.lit(1))).alias("parsed_records"),
         F.count(F.when(F.col(ERROR_REASON).isNotNull() & kept, F.lit(1))).alias("dead_lettered"),
         F.count(F.when(~blank & F.col(SUPPRESSED), F.lit(1))).alias("suppressed"),
         F.count(F.when(blank, F.lit(1))).alias("blank_lines"),
         F.array_distinct(F.flatten(F.collect_set(good_unexpected))).alias("unexpected"),
+        F.array_distinct(F.flatten(F.collect_set(good_mismatched))).alias("mismatched"),
     )
     accounts = {
         row[SOURCE_FILE]: FileAccount(
@@ -251,6 +270,7 @@ def _file_accounts(parsed: DataFrame, files: Sequence[str]) -> dict[str, FileAcc
             suppressed=int(row["suppressed"]),
             blank_lines=int(row["blank_lines"]),
             unexpected_fields=tuple(sorted(row["unexpected"] or ())),
+            mismatched_fields=tuple(sorted(row["mismatched"] or ())),
         )
         for row in stats.collect()
     }
@@ -334,24 +354,37 @@ def _write_ledger(
     store.append(INGESTED_FILES, ledger, idempotent=token, merge_schema=True)
 
 
+def _drift(
+    parsed: DataFrame | None,
+    schema: StructType,
+    accounts: dict[str, FileAccount],
+    evolution_mode: SchemaEvolutionMode,
+) -> list[FieldDrift]:
+    """The batch's schema drift, counted only when a file showed some (the usual batch has
+    none and pays nothing). In ``addNewColumns`` a new field is an added column."""
+    if parsed is None or not any(
+        a.unexpected_fields or a.mismatched_fields for a in accounts.values()
+    ):
+        return []
+    drifts = drift_in(parsed, schema)
+    if evolution_mode == "addNewColumns":
+        drifts = [replace(d, kind=COLUMN_ADDED) if d.kind == NEW_FIELD else d for d in drifts]
+    return drifts
+
+
 def _write_schema_changes(
     spark: SparkSession,
     store: DeltaTableStore,
     source: LandingSource,
-    outcome: BatchOutcome,
-    first_seen: dict[str, str],
+    drifts: Sequence[FieldDrift],
+    batch_id: str,
     token: IdempotentWrite,
 ) -> None:
-    rows = [
-        (source.name, column, "string", first_seen[column], outcome.batch_id)
-        for column in outcome.new_columns
-    ]
-    changes = spark.createDataFrame(
-        rows,
-        "source string, column_name string, column_type string, first_seen_file string, "
-        "batch_id string",
-    ).withColumn("detected_at", F.current_timestamp())
-    store.append(SCHEMA_CHANGES, changes, idempotent=token)
+    now = dt.datetime.now(dt.UTC)
+    rows = schema_change_rows(source.name, drifts, known_drift(store, source.name), batch_id, now)
+    changes = spark.createDataFrame(rows, SCHEMA_CHANGES_SCHEMA)
+    # change_kind, record_count, is_new and first_seen_at came after the table's first release.
+    store.append(SCHEMA_CHANGES, changes, idempotent=token, merge_schema=True)
 
 
 def _first_file_with(accounts: dict[str, FileAccount], column: str) -> str:

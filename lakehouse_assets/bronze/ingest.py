@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from lakehouse_assets.asset_factory import spark_step
 from lakehouse_assets.bronze.batch import LEDGER_SCHEMA, REJECTED, FileAccount, ledger_rows
 from lakehouse_assets.bronze.decoding import NOT_IN_A_DATE_FOLDER
+from lakehouse_assets.bronze.drift import new_drift, schema_drift_check
 from lakehouse_assets.bronze.landing_zone import LandedFile, LandingZone, LandingZoneError
 from lakehouse_assets.bronze.streaming import IngestionReport, StreamLimits, run_bronze_stream
 from lakehouse_assets.bronze.tables import (
@@ -149,6 +150,7 @@ def materialize_bronze_source(
         accounting_check(store, source, report),
         dead_letter_check(report),
         rejected_files_check(rejected),
+        schema_drift_check(new_drift(store, source.name, [b.batch_id for b in report.batches])),
     ]
     metadata = materialization_metadata(
         store,

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 RESCUED = "_rescued_data"
 ERROR_REASON = "_error_reason"
 UNEXPECTED = "_unexpected_fields"
+MISMATCHED = "_mismatched_fields"
 
 # Error reasons, in precedence order (the first that applies is reported): first the problems
 # found while decoding (invalid_encoding, invalid_json, multiple_json_values, duplicate_key,
@@ -58,7 +59,8 @@ def parse_records(
     Output: the input's other columns (``_source_file`` and any pass-through columns),
     ``_blank`` (blank lines are kept so they can be counted; they are not records), the
     schema's fields in order, ``_rescued_data``, ``_unexpected_fields`` (field names the schema
-    does not know), ``_error_reason`` (NULL for good rows), ``_raw`` and ``_fields_json`` (the
+    does not know), ``_mismatched_fields`` (declared fields whose value did not fit their
+    type), ``_error_reason`` (NULL for good rows), ``_raw`` and ``_fields_json`` (the
     record's fields, kept for dead letters only).
     """
     expected = [f.name for f in schema.fields]
@@ -69,12 +71,10 @@ def parse_records(
     any_mismatch = F.lit(False)
     for flag in mismatched:
         any_mismatch = any_mismatch | flag
-    rescued_keys = F.concat(
-        unexpected,
-        F.array_compact(
-            F.array(*[F.when(flag, F.lit(n)) for n, flag in zip(expected, mismatched, strict=True)])
-        ),
+    mismatched_names = F.array_compact(
+        F.array(*[F.when(flag, F.lit(n)) for n, flag in zip(expected, mismatched, strict=True)])
     )
+    rescued_keys = F.concat(unexpected, mismatched_names)
     fields = record_fields()
     rescued = F.when(
         any_mismatch | (F.size(unexpected) > 0),
@@ -88,6 +88,7 @@ def parse_records(
         *[typed[name].alias(name) for name in expected],
         rescued.alias(RESCUED),
         F.coalesce(unexpected, F.array().cast("array<string>")).alias(UNEXPECTED),
+        mismatched_names.alias(MISMATCHED),
         reason.alias(ERROR_REASON),
         F.col(RAW),
         F.when(reason.isNotNull(), F.to_json(fields)).alias("_fields_json"),

@@ -363,7 +363,8 @@ def _run_stream_once(
 def batch_outcome(store: DeltaTableStore, source: LandingSource, batch_id: str) -> BatchOutcome:
     """What micro-batch ``batch_id`` did, read back from the file ledger and the schema changes
     it recorded (a batch that had only ledger files to skip recorded nothing)."""
-    from lakehouse_assets.monitoring.tables import INGESTED_FILES, SCHEMA_CHANGES
+    from lakehouse_assets.bronze.drift import added_columns
+    from lakehouse_assets.monitoring.tables import INGESTED_FILES
 
     columns = (
         "file_path", "records", "bronze_rows", "dead_lettered", "suppressed", "blank_lines",
@@ -385,8 +386,4 @@ def batch_outcome(store: DeltaTableStore, source: LandingSource, batch_id: str) 
     ]
     ingested_at = [row[-1] for row in rows if row[-1] is not None]
     day = min(ingested_at).date() if ingested_at else dt.datetime.now(dt.UTC).date()
-    new_columns: list[str] = []
-    if store.exists(SCHEMA_CHANGES):
-        found = store.select(SCHEMA_CHANGES, ("column_name",), {"batch_id": batch_id})
-        new_columns = sorted({row[0] for row in found})
-    return BatchOutcome(batch_id, day, files, new_columns)
+    return BatchOutcome(batch_id, day, files, added_columns(store, batch_id))

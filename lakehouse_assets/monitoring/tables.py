@@ -32,7 +32,12 @@ INGESTION_EVENTS = TableSpec(
 SCHEMA_CHANGES = TableSpec(
     layer="monitoring",
     name="schema_changes",
-    comment="Columns added to bronze tables by schema evolution (mode addNewColumns).",
+    comment=(
+        "Schema drift per bronze batch: fields a source sent that it does not declare "
+        "(new_field) or whose value did not fit the declared type (type_mismatch), both kept "
+        "in _rescued_data, and columns added by mode addNewColumns (column_added); with "
+        "record counts, the first file, and is_new the first time a field and kind appear."
+    ),
     retention=RowRetention("monitoring", "detected_at"),
 )
 

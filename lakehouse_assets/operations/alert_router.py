@@ -18,7 +18,7 @@ revoked token cannot block every later alert.
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dagster import (
@@ -35,6 +35,7 @@ from dagster import (
 )
 
 from lakehouse_assets.operations.alerts import (
+    SCHEMA_DRIFT_FIELDS_KEY,
     Alert,
     Recovery,
     check_alert_kind,
@@ -148,7 +149,7 @@ def observations_for_run(
             key = incident_key(catalog, "run_failure", asset)
             observed.append(Recovery(key, finished.run_id, asset))
         else:
-            observed.append(_check_observation(event, finished.run_id, partition, catalog))
+            observed += _check_observations(event, finished.run_id, partition, catalog)
     if finished.failed and not any(
         isinstance(o, Alert) and o.severity == "critical" for o in observed
     ):
@@ -202,7 +203,9 @@ def _step_failure_alerts(
     ]
 
 
-def _check_observation(event: Any, run_id: str, partition: str | None, catalog: str) -> Observation:
+def _check_observations(
+    event: Any, run_id: str, partition: str | None, catalog: str
+) -> list[Observation]:
     evaluation = event.event_specific_data
     asset = evaluation.asset_key.to_user_string()
     kind = check_alert_kind(
@@ -212,11 +215,11 @@ def _check_observation(event: Any, run_id: str, partition: str | None, catalog: 
     )
     if evaluation.passed:
         key = incident_key(catalog, kind, asset, evaluation.check_name)
-        return Recovery(key, run_id, f"{asset}.{evaluation.check_name}")
+        return [Recovery(key, run_id, f"{asset}.{evaluation.check_name}")]
     metadata = evaluation.metadata or {}
     reason_entry = metadata.get("reason")
     reason = evaluation.description or getattr(reason_entry, "value", None)
-    return Alert(
+    alert = Alert(
         kind,
         "critical" if evaluation.severity == AssetCheckSeverity.ERROR else "warning",
         asset=asset,
@@ -227,6 +230,29 @@ def _check_observation(event: Any, run_id: str, partition: str | None, catalog: 
         check=evaluation.check_name,
         counts=numeric_counts(metadata),
     )
+    if kind == "schema_drift":
+        return schema_drift_alerts(alert, metadata)
+    return [alert]
+
+
+def schema_drift_alerts(alert: Alert, metadata: Mapping[str, Any]) -> list[Observation]:
+    """One alert per drifted field, its incident the field (``<check>:<field>:<kind>``): each
+    field is announced once, whichever run or source file brings it again. Names, types and
+    counts only: the rescued values themselves never leave the table."""
+    entry = metadata.get(SCHEMA_DRIFT_FIELDS_KEY)
+    fields = getattr(entry, "value", None) or []
+    return [
+        replace(
+            alert,
+            check=f"{alert.check}:{d['field']}:{d['kind']}",
+            reason=one_line_reason(
+                f"field {d['field']!r} ({d['kind']}, declared {d['declared_type']}) in "
+                f"{d['records']} records, first in {d['first_file']}; kept in _rescued_data"
+            ),
+            counts={"records": d["records"]},
+        )
+        for d in fields
+    ] or [alert]
 
 
 @dataclass

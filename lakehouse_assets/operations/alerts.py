@@ -1,10 +1,12 @@
 """Alerts: what went wrong, how bad it is, and the messages that say so. Pure - no I/O.
 
-Four kinds of problem raise an alert: a run failure (a step that failed for good, after its
-retries), a blocking check failure, a quality threshold breach (a non-blocking check failing)
-and a freshness SLA miss. Severity picks the route: ``warning`` goes to Slack, ``critical`` to
-Slack and PagerDuty. Each alert has a dedup key naming its *incident* (the kind, asset and
-check - not the run), so a problem that keeps failing is one incident and pages once.
+Five kinds of problem raise an alert: a run failure (a step that failed for good, after its
+retries), a blocking check failure, a quality threshold breach (a non-blocking check failing),
+a freshness SLA miss and schema drift (one alert per field a source sent new or mistyped for
+the first time: its incident is the field, so each is announced once). Severity picks the
+route: ``warning`` goes to Slack, ``critical`` to Slack and PagerDuty. Each alert has a dedup
+key naming its *incident* (the kind, asset and check - not the run), so a problem that keeps
+failing is one incident and pages once.
 
 Messages carry names, ids, a link and numbers only: error text is passed through
 :func:`redact`, and check metadata contributes numeric values, never sample rows.
@@ -17,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-AlertKind = Literal["run_failure", "blocking_check_failure", "quality_breach", "freshness_miss"]
+AlertKind = Literal[
+    "run_failure", "blocking_check_failure", "quality_breach", "freshness_miss", "schema_drift"
+]
 Severity = Literal["warning", "critical"]
 
 KIND_TITLES: dict[str, str] = {
@@ -25,6 +29,7 @@ KIND_TITLES: dict[str, str] = {
     "blocking_check_failure": "Blocking check failure",
     "quality_breach": "Quality threshold breach",
     "freshness_miss": "Freshness SLA miss",
+    "schema_drift": "Schema drift",
 }
 
 # Which runbook explains each kind (relative to the repository root).
@@ -33,7 +38,14 @@ RUNBOOKS: dict[str, str] = {
     "blocking_check_failure": "docs/runbooks/data_quality_incident.md",
     "quality_breach": "docs/runbooks/data_quality_incident.md",
     "freshness_miss": "docs/runbooks/sla_miss.md",
+    "schema_drift": "docs/runbooks/schema_drift.md",
 }
+
+# The bronze check that reports schema drift, and its metadata entry listing the drifted
+# fields ({"field", "kind", "declared_type", "records", "first_file"} each): the router alerts
+# once per field.
+SCHEMA_DRIFT_CHECK = "no_schema_drift"
+SCHEMA_DRIFT_FIELDS_KEY = "drifted_field_list"
 
 MAX_REASON_CHARS = 400
 MAX_SUMMARY_CHARS = 1024  # PagerDuty's limit for payload.summary
@@ -138,6 +150,8 @@ def incident_key(catalog: str, kind: str, asset: str, check: str | None = None) 
 def check_alert_kind(check_name: str, *, blocking: bool, is_freshness: bool) -> AlertKind:
     if is_freshness:
         return "freshness_miss"
+    if check_name == SCHEMA_DRIFT_CHECK:
+        return "schema_drift"
     return "blocking_check_failure" if blocking else "quality_breach"
 
 
