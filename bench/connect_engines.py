@@ -217,7 +217,10 @@ def run_cold(engine: str, task: str, scratch: Path, data: Path, root: Path) -> d
     if engine == "classic":
         return run_child(engine, task, None, data, root)
     port = free_port()
-    server = start_server(engine, port, scratch)
+    try:
+        server = start_server(engine, port, scratch)
+    except (OSError, RuntimeError) as error:  # not installed (pysail is not locked), no start
+        return {"ok": False, "error": f"server did not start: {error}"[:300]}
     try:
         return run_child(engine, task, f"sc://127.0.0.1:{port}", data, root)
     finally:

@@ -205,8 +205,9 @@ def checks_by_name(result: ExecuteInProcessResult) -> dict[str, Any]:
 
 
 def own_materialization(result: Any, asset: str) -> Any:
-    """The materialization of ``asset`` itself in ``result`` (its step also reports the side
-    tables it wrote, such as the dead-letter queue)."""
-    return next(
+    """The materialization of ``asset`` itself in ``result``: its step also reports the side
+    tables it wrote (such as the dead-letter queue) and other dates it changed, before its own
+    result, which is the last."""
+    return [
         m for m in result.asset_materializations_for_node(asset) if m.asset_key.path == [asset]
-    )
+    ][-1]

@@ -37,7 +37,8 @@ def _troubled_landing(landing):
         "truncated.jsonl": jsonl(order(6)) + '{"o_orderkey": 7, "o_ord',
         "empty.jsonl": "",
         "bom.jsonl": "\ufeff" + jsonl(order(8)),
-        "with space.jsonl": jsonl(order(9)) + "\n\n",
+        # Order 9 is dated the day before its folder (a correction in a later extract).
+        "with space.jsonl": jsonl(order(9, "1992-01-01")) + "\n\n",
         "missing.jsonl": jsonl({"o_orderdate": DAY, "o_comment": "no key"}, order(10)),
         # 0xE9 is Latin-1 for "é": not valid UTF-8.
         "encoding.jsonl": b'{"o_orderkey": 11, "o_orderdate": "1992-01-02", "c": "caf\xe9"}\n',
@@ -170,6 +171,30 @@ def test_checks_and_run_record(ingested):
     assert (event.input_records, event.dead_lettered, event.backlog_files) == (13, 4, 0)
     meta = own_materialization(result, "bronze_orders").metadata
     assert meta["dead_lettered"].value == 4 and meta["records_per_second"].value > 0
+
+
+def test_records_dated_outside_their_folder_are_named_and_their_date_reported(ingested):
+    """Order 9 carries 1992-01-01 in the 1992-01-02 folder: kept in bronze under its folder,
+    the WARN check names its date and count, and bronze reports 1992-01-01 as changed so
+    silver and gold of that date can follow."""
+    _, store, _, _, result = ingested
+    check = checks_by_name(result)["records_in_folder_date"]
+    assert not check.passed and check.severity.value == "WARN"
+    assert "1 records dated outside their landing folder (o_orderdate 1992-01-01)" in (
+        check.description
+    )
+    assert check.metadata["off_folder_dates"].value == [
+        {"business_date": "1992-01-01", "folder_date": "1992-01-02", "records": 1}
+    ]
+    late = store.read(BRONZE).where("o_orderkey = 9").first()
+    assert (str(late.o_orderdate), str(late._landing_date)) == ("1992-01-01", "1992-01-02")
+    reported = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "bronze_orders" and e.partition == "1992-01-01"
+    ]
+    assert len(reported) == 1 and reported[0].metadata["records"].value == 1
+    assert "late records" in reported[0].description
 
 
 def test_a_file_landed_again_under_its_name_is_ingested_once(ingested):

@@ -3,6 +3,7 @@
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetsDefinition, MaterializeResult
 
 from lakehouse_assets.asset_factory import spark_asset
+from lakehouse_assets.bronze.dating import RECORDS_IN_FOLDER_DATE
 from lakehouse_assets.bronze.ingest import (
     INGESTION_ACCOUNTING,
     LANDED_FILES_INGESTED,
@@ -64,6 +65,14 @@ def bronze_source_asset(source: LandingSource) -> AssetsDefinition:
                 NO_NEW_DEAD_LETTERS,
                 asset=name,
                 description="Warns when the run dead-lettered records (files and counts).",
+            ),
+            AssetCheckSpec(
+                RECORDS_IN_FOLDER_DATE,
+                asset=name,
+                description=(
+                    "Warns when records carry a business date other than their landing "
+                    "folder's (how many, which dates); those dates are reported as changed."
+                ),
             ),
             AssetCheckSpec(
                 SCHEMA_DRIFT_CHECK,

@@ -208,7 +208,7 @@ def ingest_batch(
 def file_reject_reason(path: str, source: LandingSource) -> str | None:
     """Why a landed file is not ingested (see :func:`decoding.reject_reason`): it is not in a
     ``<YYYY-MM-DD>`` folder, or its name is not one of the source's formats."""
-    if _landing_date(path) is None:
+    if landing_date_of_path(path) is None:
         return decoding.NOT_IN_A_DATE_FOLDER
     return decoding.reject_reason(unquote(path.rsplit("/", 1)[-1]), source.file_format)
 
@@ -325,7 +325,7 @@ def ledger_rows(
         (
             source.name,
             account.path,
-            _landing_date(account.path),
+            landing_date_of_path(account.path),
             account.records,
             account.bronze_rows,
             account.dead_lettered,
@@ -402,7 +402,8 @@ def _new_columns_message(
     )
 
 
-def _landing_date(path: str) -> dt.date | None:
+def landing_date_of_path(path: str) -> dt.date | None:
+    """The date folder (``.../<YYYY-MM-DD>/<file>``) of a landed file, None outside one."""
     folder = path.rstrip("/").split("/")[-2]
     try:
         return dt.date.fromisoformat(folder)

@@ -6,12 +6,31 @@ import datetime as dt
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from dagster import AssetCheckResult, AssetCheckSeverity, Config, MaterializeResult, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetMaterialization,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+)
 from pydantic import Field
 from pyspark.sql import functions as F
 
 from lakehouse_assets.asset_factory import spark_step
-from lakehouse_assets.bronze.batch import LEDGER_SCHEMA, REJECTED, FileAccount, ledger_rows
+from lakehouse_assets.bronze.batch import (
+    LEDGER_SCHEMA,
+    REJECTED,
+    FileAccount,
+    landing_date_of_path,
+    ledger_rows,
+)
+from lakehouse_assets.bronze.dating import (
+    OffFolderDates,
+    business_dates_outside,
+    records_in_folder_date_check,
+    records_outside_folders,
+)
 from lakehouse_assets.bronze.decoding import NOT_IN_A_DATE_FOLDER
 from lakehouse_assets.bronze.drift import new_drift, schema_drift_check
 from lakehouse_assets.bronze.landing_zone import LandedFile, LandingZone, LandingZoneError
@@ -25,6 +44,7 @@ from lakehouse_assets.bronze.tables import (
     bronze_table,
 )
 from lakehouse_assets.monitoring.tables import INGESTED_FILES, INGESTION_EVENTS
+from lakehouse_assets.partitions import PARTITION_CALENDAR
 from lakehouse_assets.storage.metadata import materialization_metadata
 
 if TYPE_CHECKING:
@@ -134,6 +154,9 @@ def materialize_bronze_source(
     backlog = sum(1 for f in landed if f.path not in ingested)
     _record_event(store, context, source, window, started_at, report, backlog)
     rejected = [*report.rejected_files, *outside]
+    batch_ids = [b.batch_id for b in report.batches]
+    folders = [d for b in report.batches for f in b.files if (d := landing_date_of_path(f.path))]
+    dated = records_outside_folders(store, source, batch_ids, folders)
     context.log.info(
         f"bronze.{source.name}: {report.files_processed} files, {report.input_records} records "
         f"({report.dead_lettered} dead-lettered) in {len(report.batches)} micro-batches, "
@@ -150,8 +173,10 @@ def materialize_bronze_source(
         accounting_check(store, source, report),
         dead_letter_check(report),
         rejected_files_check(rejected),
-        schema_drift_check(new_drift(store, source.name, [b.batch_id for b in report.batches])),
+        schema_drift_check(new_drift(store, source.name, batch_ids)),
+        records_in_folder_date_check(source, dated),
     ]
+    report_business_dates(context, dated)
     metadata = materialization_metadata(
         store,
         bronze_table(source),
@@ -176,6 +201,24 @@ def materialize_bronze_source(
         },
     )
     return MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def report_business_dates(context: AssetExecutionContext, dated: list[OffFolderDates]) -> None:
+    """A materialization of each business date the run's records carry outside their folders
+    (within the partitions), so the UI shows it changed and automation can carry it on."""
+    for day in business_dates_outside(dated):
+        if not PARTITION_CALENDAR.start <= day <= dt.datetime.now(dt.UTC).date():
+            continue
+        records = sum(d.records for d in dated if d.business_date == day)
+        folders = sorted({d.folder_date.isoformat() for d in dated if d.business_date == day})
+        context.log_event(
+            AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=day.isoformat(),
+                description="late records: dated this day, landed in a later folder",
+                metadata={"records": records, "landing_folders": ", ".join(folders)},
+            )
+        )
 
 
 def nothing_new(landed: list[LandedFile], ingested: set[str]) -> bool:

@@ -51,6 +51,9 @@ class LandingSource:
         required_keys: Fields without which a record cannot be used at all; records missing
             them go to the dead-letter queue.
         max_files_per_trigger / max_bytes_per_trigger: default micro-batch rate limits.
+        business_date_field: The date silver partitions the records by, when it is not the
+            landing date (an order's ``o_orderdate``): records whose business date is not their
+            folder's are reported (``bronze/dating.py``).
     """
 
     name: str
@@ -69,6 +72,7 @@ class LandingSource:
     # event log, not from bronze). Snapshot sources feed dimensions rebuilt from the whole
     # bronze table, so their raw records are kept.
     raw_records_expire: bool = False
+    business_date_field: str | None = None
 
     @property
     def field_names(self) -> list[str]:
@@ -91,6 +95,7 @@ ORDERS = LandingSource(
     ),
     required_keys=("o_orderkey", "o_orderdate"),
     raw_records_expire=True,
+    business_date_field="o_orderdate",
 )
 
 LINEITEM = LandingSource(
