@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
+from dagster import materialize
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
+from lakehouse_assets.bronze.assets import bronze_source_asset
 from lakehouse_assets.bronze.batch import SchemaEvolutionError
 from lakehouse_assets.bronze.landing_zone import LandingZone
 from lakehouse_assets.bronze.sources import ORDERS
@@ -17,6 +21,7 @@ from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
 from .lakehouse import (
     checks_by_name,
+    local_resources,
     materialize_day,
     own_materialization,
     settings_for,
@@ -252,6 +257,21 @@ def test_schema_evolution_fail_then_add_new_columns(spark, tmp_path):
         uri(new),
     )
     assert (change.change_kind, change.record_count, change.is_new) == ("column_added", 1, True)
+
+    # A deploy declares a field the existing table lacks: the next batch adds its column
+    # (what runbooks/schema_drift.md's "add the column" relies on).
+    declared = replace(
+        ORDERS, schema=StructType([*ORDERS.schema.fields, StructField("o_channel", StringType())])
+    )
+    land(landing, "orders", DAY, "c.jsonl", jsonl(order(3, o_channel="web")))
+    materialize(
+        [bronze_source_asset(declared)],
+        resources=local_resources(settings),
+        partition_key=DAY,
+    )
+    rows = {r.o_orderkey: r for r in store.read(BRONZE).collect()}
+    assert rows[3].o_channel == "web" and rows[3]._rescued_data is None
+    assert rows[1].o_channel is None and len(rows) == 3
 
 
 def test_the_landing_zone_lists_every_file_including_empty_ones(ingested, spark):

@@ -303,7 +303,9 @@ def _write_rows(
         bronze_table(source),
         bronze_rows(good, source, outcome.batch_id, schema),
         idempotent=token,
-        merge_schema=bool(outcome.new_columns),
+        # A field added by addNewColumns, or declared in the source after its table was
+        # created, becomes a column (Delta's mergeSchema adds columns, never changes a type).
+        merge_schema=True,
     )
     _require(written, outcome.bronze_rows, "bronze rows", outcome)
     outcome.skipped = written.skipped
