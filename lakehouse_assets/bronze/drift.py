@@ -103,7 +103,7 @@ def recorded_changes(
     and a ``change_kind`` of None is an added column (the table's first release)."""
     if not store.exists(SCHEMA_CHANGES):
         return []
-    present = set(store.read(SCHEMA_CHANGES).columns)
+    present = set(store.columns(SCHEMA_CHANGES))
     wanted = [c for c in columns if c in present]
     rows = [
         dict(zip(wanted, row, strict=True)) for row in store.select(SCHEMA_CHANGES, wanted, equals)

@@ -206,8 +206,9 @@ def materialize_bronze_source(
 def report_business_dates(context: AssetExecutionContext, dated: list[OffFolderDates]) -> None:
     """A materialization of each business date the run's records carry outside their folders
     (within the partitions), so the UI shows it changed and automation can carry it on."""
+    last_partition = PARTITION_CALENDAR.last_date(dt.datetime.now(dt.UTC))
     for day in business_dates_outside(dated):
-        if not PARTITION_CALENDAR.start <= day <= dt.datetime.now(dt.UTC).date():
+        if not PARTITION_CALENDAR.start <= day <= last_partition:
             continue
         records = sum(d.records for d in dated if d.business_date == day)
         folders = sorted({d.folder_date.isoformat() for d in dated if d.business_date == day})

@@ -53,6 +53,10 @@ class LocalDeltaReader:
         """The newest committed version."""
         return int(self._table(path).version())
 
+    def columns(self, path: str) -> list[str]:
+        """The column names of the newest version's schema."""
+        return [field.name for field in self._table(path).schema().fields]
+
     def properties(self, path: str) -> dict[str, str]:
         """The table's properties (the metadata's configuration)."""
         return dict(self._table(path).metadata().configuration)

@@ -203,6 +203,12 @@ class DeltaTableStore:
         df = reader.load(ident) if self.locator.by_path else self.spark.read.table(ident)
         return df.where(where) if where else df
 
+    def columns(self, spec: TableSpec) -> list[str]:
+        """The table's column names (local tables: from the Delta log, without Spark)."""
+        if self._log is not None:
+            return self._log.columns(self.identifier(spec))
+        return self.read(spec).columns
+
     def select(
         self, spec: TableSpec, columns: Sequence[str], equals: Mapping[str, object]
     ) -> list[tuple]:
