@@ -33,6 +33,9 @@ DAGSTER_COLUMN_TAG = "personal_data"
 # Readers of these layers may be unentitled; the other layers are not granted to readers at all
 # (resources/unity_catalog.py), so their columns are tagged but not masked.
 MASKED_LAYERS = ("gold", "features")
+# A layer's staging schema (storage/staging.py) holds candidate rows of its tables: the same
+# personal columns, tagged alike; no reader is granted it.
+STAGING_LAYER_SUFFIX = "_staging"
 # The group whose members read personal data unmasked (LAKEHOUSE_PII_READERS overrides).
 DEFAULT_PII_READERS = "pii_readers"
 
@@ -89,8 +92,11 @@ RAW_RECORD_TABLES = ("bronze.dead_letter",)
 
 
 def personal_columns(table: str) -> dict[str, Category]:
-    """Column -> category of the personal columns of ``table`` (``layer.table``)."""
-    return {c.column: c.category for c in PERSONAL_COLUMNS if c.table == table}
+    """Column -> category of the personal columns of ``table`` (``layer.table``; a staging
+    table's are its published table's)."""
+    layer, _, name = table.partition(".")
+    published = f"{layer.removesuffix(STAGING_LAYER_SUFFIX)}.{name}"
+    return {c.column: c.category for c in PERSONAL_COLUMNS if c.table == published}
 
 
 def is_masked(table: str) -> bool:

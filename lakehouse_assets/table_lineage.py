@@ -27,6 +27,10 @@ TABLES_METADATA_KEY = "lakehouse/tables"
 # Side tables carry it: policies (SLAs, automation) are for the tables assets build.
 TABLE_ROLE_TAG = "lakehouse/table_role"
 SIDE_TABLE = "side"
+# Snapshot tables whose partitions are kept as first known (features/snapshots.py): automation
+# builds a date's snapshot once, never again because its inputs changed later.
+SNAPSHOT_SEMANTICS_TAG = "lakehouse/snapshot_semantics"
+AS_KNOWN = "as_known"
 
 
 LAYER_TAG = "lakehouse/layer"

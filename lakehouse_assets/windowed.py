@@ -1,13 +1,28 @@
-"""The write-then-verify steps shared by silver and gold assets (window or whole table)."""
+"""Audit before publish, shared by silver, gold and the features (window or whole table).
+
+Every table with a blocking check is written the same way (``storage/staging.py``): the
+candidate rows are staged, the checks run on the staged rows, and only when no blocking check
+(severity ERROR) failed are they published, in one commit. When one fails, the table stays at
+its previous version, the failing checks name where the rejected rows are, the materialization
+says ``published: false``, and the blocking check fails the run, so nothing downstream builds
+on it. The restore job stays for what gets past the checks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from dagster import AssetCheckResult, MaterializeResult
+from dagster import AssetCheckResult, AssetCheckSeverity, MaterializeResult
 
 from lakehouse_assets.storage.metadata import materialization_metadata
+from lakehouse_assets.storage.staging import (
+    publish_table,
+    publish_window,
+    rejected_location,
+    stage_table,
+    stage_window,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -16,9 +31,17 @@ if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
 WindowChecks = Callable[["DataFrame"], list[AssetCheckResult]]
+# Metadata of a failing blocking check (and its materialization) whose candidate was rejected:
+# where the rejected rows are.
+REJECTED_ROWS_KEY = "rejected_rows"
 
 
-def overwrite_window_and_check(
+def blocking_checks_passed(results: Sequence[AssetCheckResult]) -> bool:
+    """True when no check of ERROR severity (the blocking ones) failed."""
+    return all(r.passed for r in results if r.severity == AssetCheckSeverity.ERROR)
+
+
+def audit_and_publish_window(
     store: DeltaTableStore,
     target: TableSpec,
     rows: DataFrame,
@@ -26,15 +49,17 @@ def overwrite_window_and_check(
     date_column: str,
     checks: WindowChecks,
 ) -> MaterializeResult:
-    """Replace ``window`` of ``target`` with ``rows``, then run ``checks`` on what was written.
+    """Stage ``rows`` for ``window`` of ``target``, check them, and replace the window with them
+    only if no blocking check failed.
 
-    Checks read the table back rather than trusting the DataFrame that was written, so they
-    verify the committed state, which is what downstream assets will read. The window's row
-    count is the commit's own: a window overwrite replaces every row of the window with exactly
-    the rows it wrote (Delta refuses a row outside it), so no job re-counts them.
+    The checks read the staged rows back (not the DataFrame), so they judge exactly what is
+    published. The window's row count is the commit's own: a window overwrite replaces every
+    row of the window with exactly the rows it wrote (Delta refuses a row outside it).
     """
-    write = store.overwrite_window(target, rows, window, date_column)
-    written = store.read_window(target, window, date_column)
+    results = checks(stage_window(store, target, rows, window, date_column))
+    if not blocking_checks_passed(results):
+        return rejected(store, target, results, window, date_column)
+    write = publish_window(store, target, window, date_column)
     return MaterializeResult(
         metadata=materialization_metadata(
             store,
@@ -43,18 +68,63 @@ def overwrite_window_and_check(
             window=window,
             date_column=date_column,
             partition_row_count=write.rows_written,
+            extra={"published": True},
         ),
-        check_results=checks(written),
+        check_results=results,
     )
 
 
-def overwrite_and_check(
+def audit_and_publish_table(
     store: DeltaTableStore, target: TableSpec, rows: DataFrame, checks: WindowChecks
 ) -> MaterializeResult:
-    """Replace the whole (unpartitioned) ``target`` with ``rows``, then check what was written."""
-    write = store.overwrite(target, rows)
-    written = store.read(target)
+    """Stage ``rows`` as the whole (unpartitioned) ``target``, check them, and replace the table
+    with them only if no blocking check failed."""
+    results = checks(stage_table(store, target, rows))
+    if not blocking_checks_passed(results):
+        return rejected(store, target, results)
+    write = publish_table(store, target)
     return MaterializeResult(
-        metadata=materialization_metadata(store, target, write=write),
-        check_results=checks(written),
+        metadata=materialization_metadata(store, target, write=write, extra={"published": True}),
+        check_results=results,
+    )
+
+
+def rejected(
+    store: DeltaTableStore,
+    target: TableSpec,
+    results: Sequence[AssetCheckResult],
+    window: DateWindow | None = None,
+    date_column: str | None = None,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> MaterializeResult:
+    """The result of a candidate a blocking check rejected: the table is unchanged, and each
+    failing blocking check names where the rejected rows are (``rejected_rows``)."""
+    location = rejected_location(store, target, window, date_column)
+    extra = {**(extra or {}), "published": False, REJECTED_ROWS_KEY: location}
+    if store.exists(target):
+        metadata = materialization_metadata(
+            store, target, write=None, window=window, date_column=date_column, extra=extra
+        )
+    else:
+        metadata = {"dagster/table_name": target.qualified_name, **extra}
+    return MaterializeResult(
+        metadata=metadata, check_results=[_naming_rejected(r, location) for r in results]
+    )
+
+
+def _naming_rejected(result: AssetCheckResult, location: str) -> AssetCheckResult:
+    if result.passed or result.severity != AssetCheckSeverity.ERROR:
+        return result
+    return AssetCheckResult(
+        passed=False,
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        severity=result.severity,
+        # The location first: an alert keeps the description's first few hundred characters.
+        description=(
+            f"not published (the table is unchanged); rejected rows in {location}"
+            + (f". {result.description}" if result.description else "")
+        ),
+        metadata={**(result.metadata or {}), REJECTED_ROWS_KEY: location},
     )

@@ -200,6 +200,7 @@ def test_records_dated_outside_their_folder_are_named_and_their_date_reported(in
     ]
     assert len(reported) == 1 and reported[0].metadata["records"].value == 1
     assert "late records" in reported[0].description
+    assert reported[0].tags["lakehouse/late_records"] == "true"  # what the sensor reads
 
 
 def test_a_file_landed_again_under_its_name_is_ingested_once(ingested):

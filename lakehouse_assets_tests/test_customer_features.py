@@ -21,12 +21,18 @@ from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
-from .lakehouse import ORDER_FACT_PATH, checks_by_name, materialize_day, settings_for
+from .lakehouse import (
+    ORDER_FACT_PATH,
+    checks_by_name,
+    materialize_day,
+    own_materialization,
+    settings_for,
+)
 from .lakehouse import materialize_range as run_range
 from .landing_files import jsonl, land, line, order
 from .test_gold_star import customer_event, segment_change
 
-DAY1, DAY2, DAY3 = (dt.date(1992, 1, d) for d in (1, 2, 3))
+DAY1, DAY2, DAY3, DAY4 = (dt.date(1992, 1, d) for d in (1, 2, 3, 4))
 MOVING, QUIET = 7, 8
 FEATURES = ["customer_features", "feature_drift"]
 # What the features read (fact_orders, dim_customer, dim_geography) and what they are built
@@ -130,17 +136,31 @@ def test_each_snapshot_sees_only_its_own_past(lakehouse):
 
 
 @pytest.mark.spark
-def test_a_late_order_changes_a_snapshot_only_when_it_is_recomputed(lakehouse):
+def test_a_late_order_appears_from_the_next_snapshot_on_until_restated(lakehouse):
+    """Snapshots are as known (features/snapshots.py): the late date's run, which covers its
+    snapshot as a landing run does, keeps it; the next new snapshot sees the late order; a
+    restating run rewrites the old one with exactly that order added."""
     settings, landing, store, _, _ = lakehouse
     before = {day: snapshot_of(store, day) for day in (DAY2, DAY3)}
     land_orders(landing, DAY2, "late", [(9_100_009, QUIET, 5000.0)])
-    assert materialize_day(settings, DAY2, selection=UPSTREAM).success
+    late = materialize_day(settings, DAY2, selection=[*UPSTREAM, "customer_features"])
     facts = store.read(gold.FACT_ORDERS).where("order_id = 9100009").count()
     assert facts == 1  # the late order reached gold...
     for day, snapshot in before.items():  # ...but no snapshot that was already written
         pd.testing.assert_frame_equal(snapshot_of(store, day), snapshot)
+    kept = own_materialization(late, "customer_features").metadata
+    assert kept["snapshots_kept_as_known"].value == 1 and kept["snapshots_written"].value == 0
+    assert checks_by_name(late)["customer_features_point_in_time"].passed
 
-    assert materialize_day(settings, DAY2, selection=["customer_features"]).success
+    assert materialize_day(settings, DAY4, selection=["customer_features"]).success
+    old = before[DAY3].set_index("customer_id").loc[QUIET]
+    next_day = snapshot_of(store, DAY4).set_index("customer_id").loc[QUIET]
+    assert next_day["total_orders"] == old["total_orders"] + 1
+
+    restate = {"ops": {"customer_features": {"config": {"restate": True}}}}
+    assert materialize_day(
+        settings, DAY2, selection=["customer_features"], run_config=restate
+    ).success
     old = before[DAY2].set_index("customer_id").loc[QUIET]
     new = snapshot_of(store, DAY2).set_index("customer_id").loc[QUIET]
     assert new["total_orders"] == old["total_orders"] + 1
@@ -193,3 +213,20 @@ def test_a_change_in_missing_values_is_drift_and_stats_ignore_them():
     assert drift.current_rows == 1000
     assert drift.reference_mean == pytest.approx(2.5)
     assert drift.current_mean == pytest.approx(np.mean(reference[1::2]))
+
+
+def test_only_days_without_a_snapshot_are_written_unless_restated():
+    from lakehouse_assets.features.snapshots import kept_days, windows_to_write
+    from lakehouse_assets.partitions import DateWindow
+
+    window = DateWindow(dt.date(1992, 1, 1), dt.date(1992, 1, 6))
+    written = {dt.date(1992, 1, 2), dt.date(1992, 1, 3), dt.date(1992, 1, 5)}
+    parts = windows_to_write(window, written)
+    assert parts == [
+        DateWindow.single(dt.date(1992, 1, 1)),
+        DateWindow.single(dt.date(1992, 1, 4)),
+        DateWindow.single(dt.date(1992, 1, 6)),
+    ]
+    assert kept_days(window, parts) == sorted(written)
+    assert windows_to_write(window, written, restate=True) == [window]
+    assert windows_to_write(window, set()) == [window]

@@ -231,7 +231,13 @@ def test_late_customers_are_rekeyed_and_late_facts_merge_into_their_date(star):
     assert contents(store, gold.FACT_SALES, DAY3) == day3_before  # other dates untouched
 
 
-def test_a_blocking_gold_failure_restores_the_last_good_version(star):
+def test_a_blocking_gold_failure_publishes_nothing_and_keeps_the_rejected_rows(star):
+    """Audit before publish: the failing candidate never reaches the table (same version, same
+    rows, no restore needed); its rows wait in the staging table the check names; the run
+    fails; the auto-restore sensor has nothing to restore. A bad version that gets past the
+    checks (written behind them) is what the restore job is for."""
+    from lakehouse_assets.storage.staging import staging_table
+
     settings, _, store, instance, _, _ = star
     good = contents(store, gold.FACT_SALES)
     good_version = store.version(gold.FACT_SALES)
@@ -243,11 +249,19 @@ def test_a_blocking_gold_failure_restores_the_last_good_version(star):
         settings, DAY3, selection=["fact_sales"], raise_on_error=False, instance=instance
     )
     assert not failed.success
-    assert not checks_by_name(failed)["fact_sales_grain_unique"].passed
-    assert len(contents(store, gold.FACT_SALES)) == len(good) + 1  # the bad version is live
+    check = checks_by_name(failed)["fact_sales_grain_unique"]
+    assert not check.passed
+    assert store.version(gold.FACT_SALES) == good_version  # nothing was published
+    assert contents(store, gold.FACT_SALES) == good
     meta = own_materialization(failed, "fact_sales").metadata
-    assert meta["blocking_checks_passed"].value is False
+    assert meta["published"].value is False and meta["blocking_checks_passed"].value is False
     assert meta["last_good_version"].value == good_version
+    where = meta["rejected_rows"].value
+    assert where == check.metadata["rejected_rows"].value and "rejected rows" in check.description
+    assert "fact_sales" in where and str(DAY3) in where
+    rejected = store.read(staging_table(gold.FACT_SALES)).where(f"order_date = DATE'{DAY3}'")
+    day3 = contents(store, gold.FACT_SALES, DAY3)
+    assert rejected.count() == len(day3) + 1  # the candidate, duplicate included
 
     failure = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)[0]
     context = build_run_status_sensor_context(
@@ -259,12 +273,13 @@ def test_a_blocking_gold_failure_restores_the_last_good_version(star):
     sensor = build_definitions(settings).resolve_sensor_def(
         "restore_gold_on_blocking_check_failure"
     )
-    requests = sensor(context)
-    assert [r.run_config for r in requests] == [
-        {"ops": {"restore_table_op": {"config": {"table": "fact_sales"}}}}
-    ]
+    assert "no published gold version" in sensor(context).skip_message
+
+    # A bad version written behind the checks: restore goes back to the last good one.
+    store.append(gold.FACT_SALES, store.read(gold.FACT_SALES).limit(1))
+    by_default = {"ops": {"restore_table_op": {"config": {"table": "fact_sales"}}}}
     restore = build_definitions(settings).get_job_def("restore_table")
-    restored = restore.execute_in_process(run_config=requests[0].run_config, instance=instance)
+    restored = restore.execute_in_process(run_config=by_default, instance=instance)
     output = restored.output_for_node("restore_table_op")
     assert output["restored_to"] == good_version
     assert output["metrics"]["num_removed_files"] >= 1

@@ -2,9 +2,12 @@
 
 One daemon session (bounded, stops by itself): a day of history and a fed day with a burst of
 malformed records are waiting when the daemon starts (its first landing run builds both); then
-the feed lands a new day with a late correction for the first day and a re-delivery of the
-burst day's orders file. Three table-writing runs, each a real daemon launch. Everything is
-asserted through the Dagster instance and the tables; no sensor or asset is called directly.
+the feed lands a new day whose extract also carries a correction of every order of the first
+day (records dated outside their folder), and a re-delivery of the burst day's orders file.
+Three table-writing runs, each a real daemon launch: the first landing, the new day, and the
+first day's tables for the corrected orders, requested from bronze's report of their date.
+Everything is asserted through the Dagster instance and the tables; no sensor or asset is
+called directly.
 """
 
 from __future__ import annotations
@@ -77,8 +80,9 @@ def live(tmp_path_factory):
         with lake.daemon():
             instance = lake.instance()
             _wait_for_gold(instance, days[1])
-            # Day 2 comes with a late correction of day 0 and a re-delivery of day 1's orders
-            # file under its own name.
+            snapshot_before = _features_of(lake, days[0])
+            # Day 2's extract also carries a correction of every order of day 0 (dated day 0,
+            # in day 2's folder), and day 1's orders file is re-delivered under its own name.
             late = lake.feed(
                 FeedOptions(
                     seconds_per_day=0,
@@ -87,19 +91,19 @@ def live(tmp_path_factory):
                     late_lag_days=30,
                     redeliver_every=1,
                     malformed_rate=0.0,
+                    corrections_in_todays_extract=True,
                 )
             )
             _wait_for_gold(instance, days[2])
-            corrected_at = max(f.landed_at for f in late)
-            # The landing run of day 0 alone, launched for the correction, finished.
+            # The run of day 0's tables for the corrected orders, requested from bronze's
+            # report of their date, finished.
             wait_for(
-                "the late correction's run of day 0 to finish",
+                "the corrected orders' run of day 0 to finish",
                 lambda: [
                     r
                     for r in runs(instance)
-                    if r.trigger == "landing_sensor"
+                    if r.trigger == "late_records"
                     and (r.first, r.last) == (days[0].isoformat(), days[0].isoformat())
-                    and (r.start or 0) >= corrected_at.timestamp() - 30
                     and r.status == "SUCCESS"
                 ],
                 timeout=GOLD_TIMEOUT,
@@ -124,9 +128,17 @@ def live(tmp_path_factory):
                 "days": [d.isoformat() for d in days],
                 "burst": burst,
                 "late": late,
+                "snapshot_before": snapshot_before,
                 "slack": list(slack.top_level()),
                 "slack_all": list(slack.messages),
             }
+
+
+def _features_of(lake: LiveLakehouse, day: dt.date):
+    """The customer_features snapshot of ``day``, sorted (read with delta-rs, no Spark)."""
+    table = DeltaTable(str(lake.root / "lh" / "features" / "customer_features")).to_pandas()
+    rows = table[table["as_of_date"] == day].sort_values("customer_id")
+    return rows.reset_index(drop=True)
 
 
 def _wait_for_gold(instance, day: dt.date) -> None:
@@ -157,20 +169,32 @@ def test_every_layer_reached_the_landed_partitions_and_no_other(live):
         assert len(built) <= len(builders), (asset, len(built), len(builders))
 
 
-def test_the_late_date_re_ran_alone(live):
-    instance, days = live["instance"], live["days"]
+def test_records_dated_outside_their_folder_reached_their_own_date(live):
+    """Day 0's corrected orders landed in day 2's folder. Bronze reported day 0; the sensor ran
+    day 0's tables (not bronze, not the days between); silver holds the corrections; the day-0
+    feature snapshot stayed as first known."""
+    instance, days, lake = live["instance"], live["days"], live["lake"]
     corrected_at = max(f.landed_at for f in live["late"]).timestamp()
-    bronze_after = [
-        r
-        for r in runs(instance)
-        if r.trigger == "landing_sensor" and (r.start or 0) >= corrected_at - 30
-    ]
-    day0_runs = [r for r in bronze_after if (r.first, r.last) == (days[0], days[0])]
-    assert day0_runs, bronze_after
-    # Nothing between day 0 and day 2 was re-run for the late file.
-    assert all((r.first, r.last) != (days[0], days[2]) for r in bronze_after)
+    after = [r for r in runs(instance) if (r.start or 0) >= corrected_at - 30]
+    late_runs = [r for r in after if r.trigger == "late_records"]
+    assert [(r.first, r.last) for r in late_runs] == [(days[0], days[0])], after
+    assert not {a for r in late_runs for a in r.assets if a.startswith("bronze_")}
+    assert {"silver_orders", "fact_orders", "customer_features"} <= late_runs[0].assets
+    # No landing run re-ran day 0 (no file landed in its folder), none ran a range.
+    assert all(
+        (r.first, r.last) == (days[2], days[2]) for r in after if r.trigger == "landing_sensor"
+    )
     silver = [p for p, _ in materializations(instance, "silver_orders") if p == days[0]]
     assert len(silver) >= 2
+    orders = DeltaTable(str(lake.root / "lh" / "silver" / "orders")).to_pandas()
+    day0 = orders[orders["order_date"].astype(str) == days[0]]
+    assert len(day0) > 0
+    assert set(day0["comment"]) == {f"late correction sent {days[2]}"}
+    # As known: the late run covered the day-0 snapshot and kept it.
+    import pandas as pd
+
+    snapshot = _features_of(lake, dt.date.fromisoformat(days[0]))
+    pd.testing.assert_frame_equal(snapshot, live["snapshot_before"])
 
 
 def test_no_two_runs_writing_tables_overlapped(live):

@@ -135,6 +135,22 @@ def test_the_feed_lands_days_corrections_redeliveries_and_malformed_lines(tpch_d
     assert correction.parent.name == "2026-12-01"
 
 
+def test_a_correction_in_todays_extract_lands_in_the_days_own_folder(tpch_dir, tmp_path):
+    from lakehouse_assets.sample_data.live_feed import land_day, plan_day
+    from lakehouse_assets.sample_data.manifest import write_manifest
+
+    landing = tmp_path / "landing"
+    land_tpch(tpch_dir, landing, dt.date(1992, 1, 1), dt.date(1992, 1, 2), shift_days=SHIFT)
+    manifest = SampleDataManifest(0.01, 42, SHIFT, dt.date(1992, 1, 1), dt.date(1992, 1, 2))
+    write_manifest(landing, manifest)
+    plan = plan_day(1, manifest, FeedOptions(late_every=1, late_lag_days=2))
+    landed = land_day(plan, manifest, tpch_dir, landing, 0.0, in_todays_extract=True)
+    correction = next(f.path for f in landed if f.kind == "late_correction")
+    assert correction.parent.name == plan.landed_date.isoformat()
+    rows = [json.loads(line) for line in correction.read_text().splitlines()]
+    assert rows and {r["o_orderdate"] for r in rows} == {plan.late_correction_for.isoformat()}
+
+
 def _parses(line: str) -> bool:
     try:
         json.loads(line)

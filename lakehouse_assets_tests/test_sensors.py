@@ -209,3 +209,86 @@ def test_a_generated_table_joins_the_run_until_it_has_been_materialized(tmp_path
         instance.report_runless_asset_event(AssetMaterialization("dim_date"))
         [later] = sensor(build_sensor_context(instance=instance)).run_requests
         assert AssetKey("dim_date") not in later.asset_selection
+
+
+def _runs_bronze_with_late_records(instance, late_day: str, with_silver: bool) -> None:
+    """A real run (ephemeral instance) whose bronze_orders step reports ``late_day`` through
+    bronze's own reporter, as a landing run (bronze and silver) or bronze alone."""
+    from dagster import DailyPartitionsDefinition, Definitions, asset, define_asset_job
+
+    from lakehouse_assets.bronze.dating import OffFolderDates
+    from lakehouse_assets.bronze.ingest import report_business_dates
+
+    daily = DailyPartitionsDefinition(start_date="1992-01-01")
+
+    @asset(name="bronze_orders", partitions_def=daily)
+    def bronze_orders(context) -> None:  # untyped: a local asset takes no string annotation
+        day = dt.date.fromisoformat(late_day)
+        report_business_dates(context, [OffFolderDates(day, dt.date(1992, 2, 1), 3)])
+
+    @asset(name="silver_orders", partitions_def=daily, deps=[bronze_orders])
+    def silver_orders() -> None:
+        return None
+
+    job = define_asset_job("landing", partitions_def=daily)
+    defs = Definitions(assets=[bronze_orders, silver_orders], jobs=[job])
+    chosen = [bronze_orders.key, silver_orders.key] if with_silver else [bronze_orders.key]
+    result = defs.resolve_job_def("landing").execute_in_process(
+        instance=instance, partition_key="1992-02-01", asset_selection=chosen
+    )
+    assert result.success
+
+
+ORDERS_TARGET = {
+    "orders": LandingTarget(
+        (AssetKey("bronze_orders"), AssetKey("silver_orders"), AssetKey("fact_orders")),
+        (
+            AssetCheckKey(AssetKey("bronze_orders"), "landed_files_ingested"),
+            AssetCheckKey(AssetKey("silver_orders"), "silver_orders_contract"),
+        ),
+    )
+}
+
+
+def test_late_records_of_a_landing_run_start_their_own_dates_tables_without_bronze(tmp_path):
+    """Automation ignores bronze's report when the reporting run also built silver (Dagster's
+    any_deps_updated); the sensor runs the reported date's downstream tables instead."""
+    land(tmp_path, "orders", "1992-02-01", "orders_1992-02-01.jsonl", jsonl(order(1)))
+    sensor = _sensor(tmp_path, targets=ORDERS_TARGET)
+    with DagsterInstance.ephemeral() as instance:
+        first = sensor(build_sensor_context(instance=instance))
+        assert _ranges(first)[0][:2] == ("1992-02-01", "1992-02-01")
+        _runs_bronze_with_late_records(instance, "1992-01-05", with_silver=True)
+        late = sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+        [request] = late.run_requests
+        assert _ranges(late) == [("1992-01-05", "1992-01-05", ("fact_orders", "silver_orders"))]
+        assert request.tags["lakehouse/trigger"] == "late_records"
+        assert request.tags["dagster/priority"] == "-1"
+        assert [c.name for c in request.asset_check_keys] == ["silver_orders_contract"]
+        # Read once: the next tick has nothing to run.
+        again = sensor(build_sensor_context(instance=instance, cursor=late.cursor))
+        assert isinstance(again, SkipReason)
+
+
+def test_late_records_of_a_bronze_only_run_are_left_to_automation(tmp_path):
+    land(tmp_path, "orders", "1992-02-01", "orders_1992-02-01.jsonl", jsonl(order(1)))
+    sensor = _sensor(tmp_path, targets=ORDERS_TARGET)
+    with DagsterInstance.ephemeral() as instance:
+        first = sensor(build_sensor_context(instance=instance))
+        _runs_bronze_with_late_records(instance, "1992-01-05", with_silver=False)
+        result = sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+        assert not result.run_requests
+        assert json.loads(result.cursor)["_late_records_after"] > 0
+
+
+def test_a_late_date_that_also_landed_this_tick_runs_once(tmp_path):
+    from lakehouse_assets.bronze.sensors import plan_late_runs
+
+    landing = {("1992-01-05", "1992-01-06"): ["orders"]}
+    late = {"orders": {"1992-01-04", "1992-01-05", "1992-01-09"}, "lineitem": {"1992-01-05"}}
+    # orders of the 5th are in this tick's landing run; lineitem's are not.
+    assert plan_late_runs(late, landing) == {
+        ("1992-01-04", "1992-01-04"): ["orders"],
+        ("1992-01-05", "1992-01-05"): ["lineitem"],
+        ("1992-01-09", "1992-01-09"): ["orders"],
+    }

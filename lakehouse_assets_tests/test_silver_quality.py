@@ -127,6 +127,13 @@ def test_a_failing_blocking_rule_stops_gold(spark, tmp_path):
     assert not result.success
     assert result.asset_materializations_for_node("fact_sales") == []
     assert not (tmp_path / "lh" / "gold" / "fact_sales").exists()
+    # Audit before publish: silver.orders was never written; the candidate waits in staging,
+    # where the failing check says.
+    root = tmp_path / "lh"
+    assert not (root / "silver" / "orders").exists()
+    assert sorted(r["order_id"] for r in _rows(root / "silver_staging" / "orders")) == [1, 2]
+    where = check.metadata["rejected_rows"].value
+    assert "silver_staging/orders" in where and "1992-01-02" in where
 
 
 def test_a_contract_violation_is_quarantined_and_a_later_correction_supersedes_it(spark, tmp_path):

@@ -9,7 +9,8 @@ folder would touch. So bronze reports every business date the run's records carr
 * the ``records_in_folder_date`` check (WARN) names the dates outside the folders and how many
   records each holds, and
 * the bronze asset records a materialization of each such date's partition (``late records``
-  in its description), so the UI shows which dates changed and automation can carry them on.
+  in its description, tagged ``lakehouse/late_records``), so the UI shows which dates changed
+  and the landing sensor runs those dates' tables (``bronze/sensors.py``).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from lakehouse_assets.bronze.dating import (
 from lakehouse_assets.bronze.decoding import NOT_IN_A_DATE_FOLDER
 from lakehouse_assets.bronze.drift import new_drift, schema_drift_check
 from lakehouse_assets.bronze.landing_zone import LandedFile, LandingZone, LandingZoneError
+from lakehouse_assets.bronze.sensors import LATE_RECORDS_TAG
 from lakehouse_assets.bronze.streaming import IngestionReport, StreamLimits, run_bronze_stream
 from lakehouse_assets.bronze.tables import (
     BATCH_ID,
@@ -205,7 +206,8 @@ def materialize_bronze_source(
 
 def report_business_dates(context: AssetExecutionContext, dated: list[OffFolderDates]) -> None:
     """A materialization of each business date the run's records carry outside their folders
-    (within the partitions), so the UI shows it changed and automation can carry it on."""
+    (within the partitions), tagged ``LATE_RECORDS_TAG``: the UI shows the date changed, and
+    the landing sensor (or automation, after a bronze-only run) builds its tables."""
     last_partition = PARTITION_CALENDAR.last_date(dt.datetime.now(dt.UTC))
     for day in business_dates_outside(dated):
         if not PARTITION_CALENDAR.start <= day <= last_partition:
@@ -216,8 +218,10 @@ def report_business_dates(context: AssetExecutionContext, dated: list[OffFolderD
             AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=day.isoformat(),
-                description="late records: dated this day, landed in a later folder",
+                description="late records: dated this day, landed in another day's folder",
                 metadata={"records": records, "landing_folders": ", ".join(folders)},
+                # The landing sensor runs this date's tables on it (bronze/sensors.py).
+                tags={LATE_RECORDS_TAG: "true"},
             )
         )
 

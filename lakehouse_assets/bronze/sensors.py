@@ -21,8 +21,17 @@ Files that cannot run are named in the tick's skip reason or log, never dropped:
 * a date after the newest partition: waits, out of the cursor, until its partition opens;
 * a folder whose name is not a date: named; the bronze run records it as rejected.
 
-The ``run_key`` is derived from the new fingerprints, so a tick evaluated twice launches nothing
-twice.
+**Late records** (records dated outside their folder's date, ``bronze/dating.py``): bronze
+reports each business date they carry as a materialization of that date's partition, tagged
+``LATE_RECORDS_TAG``. Automation carries such a date on when the bronze run built bronze alone;
+when the run also built the tables downstream (every landing run does), Dagster's
+``any_deps_updated`` ignores it (the run "already targeted" them, for its own dates). So the
+sensor reads those reports (after a storage id kept in its cursor) and requests a run of the
+source's downstream tables, without bronze, for exactly those dates: a correction for a date
+months back, sent in today's extract, reaches silver and gold of its own date.
+
+The ``run_key`` is derived from the new fingerprints (late runs: from the reports' storage
+ids), so a tick evaluated twice launches nothing twice.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from dataclasses import dataclass, field
 from dagster import (
     AssetCheckKey,
     AssetKey,
+    AssetRecordsFilter,
     DefaultSensorStatus,
     RunRequest,
     SensorDefinition,
@@ -52,6 +62,11 @@ from lakehouse_assets.bronze.sources import LandingSource
 from lakehouse_assets.partitions import PartitionCalendar
 
 LANDING_SENSOR_NAME = "landing_sensor"
+# Tag of bronze's report of a business date that late records carry (bronze/ingest.py).
+LATE_RECORDS_TAG = "lakehouse/late_records"
+# The cursor's key for the storage id of the last materialization the late-records scan read.
+LATE_RECORDS_CURSOR = "_late_records_after"
+LATE_RECORDS_TRIGGER = "late_records"
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -210,6 +225,31 @@ def merge_overlapping(
     return {(first, last): sorted(names) for first, last, names in merged}
 
 
+def plan_late_runs(
+    late: Mapping[str, Iterable[str]],
+    landing_runs: Mapping[tuple[str, str], Sequence[str]],
+) -> dict[tuple[str, str], list[str]]:
+    """Pure: the runs of ``late`` (source -> business dates reported late) that this tick's
+    landing runs do not already cover, one per contiguous range, overlapping ranges merged."""
+    covered = {
+        (source, day)
+        for (first, last), names in landing_runs.items()
+        for source in names
+        for day in _days(first, last)
+    }
+    runs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for source, days in sorted(late.items()):
+        open_days = [d for d in days if (source, d) not in covered]
+        for first_last in contiguous_ranges(open_days):
+            runs[first_last].append(source)
+    return merge_overlapping(runs)
+
+
+def _days(first: str, last: str) -> list[str]:
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
 @dataclass(frozen=True)
 class LandingTarget:
     """What a source's new files start: its bronze asset and everything built from it, with
@@ -248,6 +288,94 @@ def run_request_for(
     )
 
 
+def late_run_request_for(
+    first: str,
+    last: str,
+    sources: Sequence[str],
+    targets: Mapping[str, LandingTarget],
+    reported_up_to: int,
+) -> RunRequest:
+    """One run over ``first..last`` of what ``sources`` start, except their bronze assets (the
+    records are in bronze already): their late records' own dates through every layer."""
+    bronze = {_bronze_key(s) for s in sources}
+    assets = {k for s in sources for k in _target(targets, s).assets} - bronze
+    checks = {c for s in sources for c in _target(targets, s).checks if c.asset_key not in bronze}
+    return RunRequest(
+        run_key=f"late:{first}:{last}:{','.join(sorted(sources))}:{reported_up_to}",
+        asset_selection=sorted(assets, key=str),
+        asset_check_keys=sorted(checks, key=str),
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+            # A correction of an old date must not hold today's data back in the queue.
+            "dagster/priority": "-1",
+            "lakehouse/trigger": LATE_RECORDS_TRIGGER,
+            "lakehouse/sources": ",".join(sorted(sources)),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class LateReports:
+    """What one scan of bronze's late-record reports found."""
+
+    dates: dict[str, set[str]]  # source -> business dates the sensor must run
+    read_up_to: int | None  # the newest storage id read (the cursor's next start)
+
+
+def read_late_reports(
+    context: SensorEvaluationContext,
+    sources: Sequence[LandingSource],
+    targets: Mapping[str, LandingTarget],
+    after: int | None,
+) -> LateReports:
+    """Bronze's late-record reports after storage id ``after``, of the sources that date their
+    records, from runs that also targeted the source's downstream tables (the others are
+    automation's: see the module docstring), as Dagster reads a run's targets."""
+    dates: dict[str, set[str]] = defaultdict(set)
+    newest = after
+    selections: dict[str, frozenset[AssetKey]] = {}
+    for source in sources:
+        if source.business_date_field is None:
+            continue
+        downstream = set(_target(targets, source.name).assets) - {_bronze_key(source.name)}
+        for record in _materializations_after(context, _bronze_key(source.name), after):
+            newest = max(newest or 0, record.storage_id)
+            event = record.asset_materialization
+            if event is None or not event.partition or LATE_RECORDS_TAG not in event.tags:
+                continue
+            if record.run_id not in selections:
+                selections[record.run_id] = _run_selection(context, record.run_id)
+            selection = selections[record.run_id]
+            if selection & downstream:
+                dates[source.name].add(event.partition)
+    return LateReports(dict(dates), newest)
+
+
+def _materializations_after(
+    context: SensorEvaluationContext, key: AssetKey, after: int | None
+) -> Iterable:
+    cursor = None
+    while True:
+        page = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=key, after_storage_id=after),
+            limit=1000,
+            cursor=cursor,
+            ascending=True,
+        )
+        yield from page.records
+        if not page.has_more:
+            return
+        cursor = page.cursor
+
+
+def _run_selection(context: SensorEvaluationContext, run_id: str) -> frozenset[AssetKey]:
+    """The assets the run targeted, as Dagster's ``executed_with_root_target`` reads them: none
+    for a runless report or a run without an asset selection."""
+    run = context.instance.get_run_by_id(run_id) if run_id else None
+    return frozenset(run.asset_selection or ()) if run is not None else frozenset()
+
+
 def landing_sensor(
     sources: Sequence[LandingSource],
     *,
@@ -280,7 +408,9 @@ def landing_sensor(
     def _sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
         scans = {s.name: scan_landing(f"{landing_root}/{s.name}") for s in sources}
         seen = json.loads(context.cursor) if context.cursor else {}
+        late_after = seen.pop(LATE_RECORDS_CURSOR, None)
         plan = plan_landing_runs(scans, seen, calendar, clock())
+        late = read_late_reports(context, sources, targets, late_after)
         for message in plan.errors:
             context.log.error(message)
         for message in plan.waiting + [
@@ -295,11 +425,25 @@ def landing_sensor(
                 for (first, last), names in sorted(plan.runs.items())
             ]
         )
-        if not requests:
-            return SkipReason(_idle_reason(scans, plan))
-        return SensorResult(
-            run_requests=requests, cursor=json.dumps(plan.cursor, separators=(",", ":"))
-        )
+        late_runs = plan_late_runs(late.dates, plan.runs)
+        for (first, last), names in sorted(late_runs.items()):
+            context.log.info(
+                f"late records of {', '.join(names)} dated {first}..{last}: running their "
+                "tables for those dates"
+            )
+        requests += [
+            late_run_request_for(first, last, names, targets, late.read_up_to or 0)
+            for (first, last), names in sorted(late_runs.items())
+        ]
+        cursor = {**plan.cursor}
+        if late.read_up_to is not None:
+            cursor[LATE_RECORDS_CURSOR] = late.read_up_to
+        encoded = json.dumps(cursor, separators=(",", ":"))
+        if requests:
+            return SensorResult(run_requests=requests, cursor=encoded)
+        if late.read_up_to != late_after:  # reports read, none for the sensor: move past them
+            return SensorResult(skip_reason=_idle_reason(scans, plan), cursor=encoded)
+        return SkipReason(_idle_reason(scans, plan))
 
     return _sensor
 
@@ -362,7 +506,11 @@ def _with_target(request: RunRequest, extra: LandingTarget | None) -> RunRequest
 
 
 def _target(targets: Mapping[str, LandingTarget], source: str) -> LandingTarget:
-    return targets.get(source) or LandingTarget((AssetKey(f"bronze_{source}"),))
+    return targets.get(source) or LandingTarget((_bronze_key(source),))
+
+
+def _bronze_key(source: str) -> AssetKey:
+    return AssetKey(f"bronze_{source}")
 
 
 def _is_date(name: str) -> bool:

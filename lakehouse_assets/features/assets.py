@@ -1,6 +1,7 @@
 """Feature assets: daily customer feature snapshots and their drift report."""
 
 import datetime as dt
+from functools import reduce
 
 import numpy as np
 from dagster import (
@@ -8,8 +9,10 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    Config,
     MaterializeResult,
 )
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -19,12 +22,16 @@ from lakehouse_assets.features.customer_features import (
     build_customer_features,
 )
 from lakehouse_assets.features.drift import PSI_ALERT_THRESHOLD, FeatureDrift, measure_drift
+from lakehouse_assets.features.snapshots import kept_days, windows_to_write
 from lakehouse_assets.features.tables import CUSTOMER_FEATURES, FEATURE_DRIFT
 from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.partitions import DateWindow
 from lakehouse_assets.storage import DeltaTableStore
+from lakehouse_assets.storage.metadata import materialization_metadata
+from lakehouse_assets.storage.staging import publish_window, stage_window
 from lakehouse_assets.table_checks import unique_key_check
-from lakehouse_assets.windowed import overwrite_window_and_check
+from lakehouse_assets.table_lineage import AS_KNOWN, SNAPSHOT_SEMANTICS_TAG
+from lakehouse_assets.windowed import audit_and_publish_window, blocking_checks_passed, rejected
 
 POINT_IN_TIME_CHECK = "customer_features_point_in_time"
 DRIFT_CHECK = "feature_drift_psi"
@@ -56,15 +63,29 @@ def point_in_time_check(written: DataFrame) -> AssetCheckResult:
     )
 
 
+class CustomerFeaturesConfig(Config):
+    """How a run treats snapshots that exist already (features/snapshots.py)."""
+
+    restate: bool = Field(
+        default=False,
+        description=(
+            "Rewrite this run's existing snapshots with everything known now (late orders "
+            "included). Default: a snapshot is kept as it was first known."
+        ),
+    )
+
+
 @spark_asset(
     name="customer_features",
     layer="features",
     writes=(CUSTOMER_FEATURES,),
     description=(
         "Daily point-in-time customer features (partition = as-of date): orders, lifetime and "
-        "average value, recency, recent order counts, segment and nation as of that day."
+        "average value, recency, recent order counts, segment and nation as of that day. "
+        "As known: an existing snapshot is never rewritten unless a run asks to restate it."
     ),
     deps=["fact_orders", "dim_customer", "dim_geography"],
+    tags={SNAPSHOT_SEMANTICS_TAG: AS_KNOWN},
     check_specs=[
         AssetCheckSpec(
             "customer_features_grain_unique",
@@ -80,25 +101,76 @@ def point_in_time_check(written: DataFrame) -> AssetCheckResult:
         ),
     ],
 )
-def customer_features(context: AssetExecutionContext) -> MaterializeResult:
+def customer_features(
+    context: AssetExecutionContext, config: CustomerFeaturesConfig
+) -> MaterializeResult:
     step = spark_step(context)
     store, window = step.store, step.window
     assert window is not None, "customer_features is daily-partitioned"
+    written = snapshot_dates(store, window) if store.exists(CUSTOMER_FEATURES) else set()
+    parts = windows_to_write(window, written, restate=config.restate)
+
+    def checks(snapshots: DataFrame) -> list[AssetCheckResult]:
+        return [
+            unique_key_check(
+                "customer_features_grain_unique", snapshots, ["as_of_date", "customer_id"]
+            ),
+            point_in_time_check(snapshots),
+        ]
+
+    if parts == [window]:
+        return audit_and_publish_window(
+            store, CUSTOMER_FEATURES, snapshot_rows(store, window), window, "as_of_date", checks
+        )
+    kept = kept_days(window, parts)
+    context.log.info(
+        f"customer_features: {len(kept)} existing snapshots kept as known ({kept[0]}..{kept[-1]})"
+        f"; {len(window) - len(kept)} new"
+    )
+    extra = {"snapshots_kept_as_known": len(kept), "snapshots_written": len(window) - len(kept)}
+    if not parts:
+        metadata = materialization_metadata(
+            store, CUSTOMER_FEATURES, write=None, window=window, date_column="as_of_date",
+            extra={**extra, "published": False},
+        )  # fmt: skip
+        snapshots = store.read_window(CUSTOMER_FEATURES, window, "as_of_date")
+        return MaterializeResult(metadata=metadata, check_results=checks(snapshots))
+    staged = [
+        stage_window(store, CUSTOMER_FEATURES, snapshot_rows(store, part), part, "as_of_date")
+        for part in parts
+    ]
+    results = checks(reduce(DataFrame.unionByName, staged))
+    if not blocking_checks_passed(results):
+        return rejected(store, CUSTOMER_FEATURES, results, window, "as_of_date")
+    # One commit per run of new days (one in every run but a backfill over holes).
+    rows_written = sum(
+        publish_window(store, CUSTOMER_FEATURES, part, "as_of_date").rows_written for part in parts
+    )
+    metadata = materialization_metadata(
+        store, CUSTOMER_FEATURES, write=None, window=window, date_column="as_of_date",
+        extra={**extra, "rows_written": rows_written, "published": True},
+    )  # fmt: skip
+    return MaterializeResult(metadata=metadata, check_results=results)
+
+
+def snapshot_rows(store: DeltaTableStore, window: DateWindow) -> DataFrame:
+    """The snapshots of ``window`` from gold as it is now."""
     # Lifetime features need every order up to the window's end, not only the window's days.
     orders = store.read(gold.FACT_ORDERS, where=f"order_date <= DATE'{window.last.isoformat()}'")
-    rows = build_customer_features(
+    return build_customer_features(
         orders, store.read(gold.DIM_CUSTOMER), store.read(gold.DIM_GEOGRAPHY), window
     )
 
-    def checks(written: DataFrame) -> list[AssetCheckResult]:
-        return [
-            unique_key_check(
-                "customer_features_grain_unique", written, ["as_of_date", "customer_id"]
-            ),
-            point_in_time_check(written),
-        ]
 
-    return overwrite_window_and_check(store, CUSTOMER_FEATURES, rows, window, "as_of_date", checks)
+def snapshot_dates(store: DeltaTableStore, window: DateWindow) -> set[dt.date]:
+    """The as-of dates of ``window`` that have a snapshot."""
+    rows = (
+        store.read(CUSTOMER_FEATURES, where=window.sql_predicate("as_of_date"))
+        .select("as_of_date")
+        .distinct()
+        .collect()
+    )
+    return {r["as_of_date"] for r in rows}
 
 
 def previous_snapshot_date(store: DeltaTableStore, day: dt.date) -> dt.date | None:
@@ -216,7 +288,7 @@ def feature_drift(context: AssetExecutionContext) -> MaterializeResult:
         for as_of, reference_day, drift in drift_rows(store, window)
     ]
     frame = step.session.createDataFrame(rows, DRIFT_SCHEMA)
-    return overwrite_window_and_check(
+    return audit_and_publish_window(
         store, FEATURE_DRIFT, frame, window, "as_of_date", lambda w: [drift_check(w)]
     )
 

@@ -1,4 +1,4 @@
-"""Publishing a gold table: write, check what was written, record whether the version passed."""
+"""Publishing a gold table: stage, check, publish only what passed, record the version's verdict."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ from lakehouse_assets.gold.versions import (
     record_version_verdict,
 )
 from lakehouse_assets.storage.metadata import materialization_metadata
-from lakehouse_assets.windowed import WindowChecks, overwrite_and_check, overwrite_window_and_check
+from lakehouse_assets.windowed import (
+    WindowChecks,
+    audit_and_publish_table,
+    audit_and_publish_window,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -37,10 +41,15 @@ def _with_version_verdict(
     checks = list(result.check_results or [])
     passed = blocking_checks_passed(checks)
     metadata = dict(result.metadata or {})
-    version = int(_plain(metadata["delta_version"]))
-    record_version_verdict(store, target, version, passed, context.run_id)
+    published = _plain(metadata.get("published", True)) is not False
+    if published:
+        # A rejected candidate changed no version: the table's is still its last verdict's.
+        version = int(_plain(metadata["delta_version"]))
+        record_version_verdict(store, target, version, passed, context.run_id)
+    else:
+        version = None
     metadata["blocking_checks_passed"] = passed
-    good = version if passed else last_good_version(store, target)
+    good = version if passed and version is not None else last_good_version(store, target)
     if good is not None:
         metadata["last_good_version"] = good
     return MaterializeResult(metadata=metadata, check_results=checks)
@@ -60,15 +69,16 @@ def publish_gold_window(
     checks: WindowChecks,
     key_columns: Sequence[str] = (),
 ) -> MaterializeResult:
-    """Replace the run's window of ``target``, check what was written, give the verdict.
+    """Stage the run's window of ``target``, check it, publish it if it passed, give the verdict.
 
     With ``key_columns`` (a fact's grain), rows of the same keys in other dates are older
-    versions silver has since moved into this window: they are deleted, and their dates are
-    logged as changed so their downstream partitions follow.
+    versions silver has since moved into this window: once the window is published, they are
+    deleted, and their dates are logged as changed so their downstream partitions follow.
     """
     assert step.window is not None, "gold facts are daily-partitioned"
-    result = overwrite_window_and_check(step.store, target, rows, step.window, date_column, checks)
-    if key_columns:
+    result = audit_and_publish_window(step.store, target, rows, step.window, date_column, checks)
+    published = _plain((result.metadata or {}).get("published")) is True
+    if key_columns and published:
         written = step.store.read_window(target, step.window, date_column)
         keys = written.select(*key_columns).distinct()
         dates = step.store.delete_keys_outside_window(target, keys, step.window, date_column)
@@ -129,7 +139,7 @@ def publish_gold_table(
         context.log.info(f"{target.qualified_name}: inputs unchanged since its last write")
         return _with_version_verdict(context, store, target, result)
     with store.commit_metadata(inputs):
-        result = overwrite_and_check(store, target, build(), checks)
+        result = audit_and_publish_table(store, target, build(), checks)
     metadata = {**(result.metadata or {}), "rewritten": True, "built_from": dict(inputs)}
     return _with_version_verdict(
         context,

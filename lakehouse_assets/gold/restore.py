@@ -29,6 +29,7 @@ from lakehouse_assets.asset_factory import TABLE_WRITERS_POOL
 from lakehouse_assets.gold.versions import RestoreError, last_good_version, restore_table_version
 from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.storage import TableSpec
+from lakehouse_assets.windowed import REJECTED_ROWS_KEY
 
 RESTORE_JOB_NAME = "restore_table"
 
@@ -121,8 +122,9 @@ def _restore(context: OpExecutionContext, config: RestoreConfig, spec: TableSpec
 def failed_blocking_gold_checks(
     context: RunFailureSensorContext, gold_tables: set[str]
 ) -> list[str]:
-    """Gold tables (of ``gold_tables``) of the failed run whose blocking (ERROR) checks
-    failed."""
+    """Gold tables (of ``gold_tables``) of the failed run whose blocking (ERROR) checks failed
+    on a published version: a rejected candidate (``REJECTED_ROWS_KEY``) left the table as it
+    was, there is nothing to restore."""
     records = context.instance.all_logs(
         context.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     )
@@ -130,7 +132,9 @@ def failed_blocking_gold_checks(
     for record in records:
         evaluation = record.dagster_event.event_specific_data
         asset = evaluation.asset_key.to_user_string()
-        if not evaluation.passed and evaluation.severity.value == "ERROR" and asset in gold_tables:
+        if evaluation.passed or evaluation.severity.value != "ERROR" or asset not in gold_tables:
+            continue
+        if REJECTED_ROWS_KEY not in (evaluation.metadata or {}):
             tables.add(asset)
     return sorted(tables)
 
@@ -150,7 +154,9 @@ def auto_restore_sensor(enabled: bool, restore_job: JobDefinition, gold_tables: 
     def _restore_on_failure(context: RunFailureSensorContext):  # type: ignore[no-untyped-def]
         tables = failed_blocking_gold_checks(context, gold_tables)
         if not tables:
-            return SkipReason("the run failed, but not on a blocking gold check")
+            return SkipReason(
+                "the run failed, but no published gold version failed a blocking check"
+            )
         run_id = context.dagster_run.run_id
         return [
             RunRequest(

@@ -1,8 +1,11 @@
 """Which Delta version of a gold table passed its checks, and restoring to it.
 
-Every checked gold write adds a row to ``monitoring.table_versions`` (table, Delta version,
+Every published gold write adds a row to ``monitoring.table_versions`` (table, Delta version,
 whether its blocking checks passed, run id), and its materialization carries the same
-``delta_version`` and ``blocking_checks_passed``. The newest passing version in that table is
+``delta_version`` and ``blocking_checks_passed``. A candidate that fails a blocking check is
+not published (audit before publish, ``windowed.py``), so a failing version only reaches the
+table when something gets past the checks (a write outside the assets, a check that missed);
+the verdicts and the restore are for that. The newest passing version in that table is
 what ``restore_table`` goes back to by default. The verdicts live in the lake, not only in
 Dagster's event log, because a gold step or a restore running on a Databricks cluster sees the
 lake but not the orchestrator's instance.
@@ -11,21 +14,17 @@ lake but not the orchestrator's instance.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dagster import AssetCheckResult, AssetCheckSeverity
-
 from lakehouse_assets.monitoring.tables import TABLE_VERSIONS, TABLE_VERSIONS_SCHEMA
+from lakehouse_assets.windowed import blocking_checks_passed
 
 if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
 
-def blocking_checks_passed(results: Sequence[AssetCheckResult]) -> bool:
-    """True when no check of ERROR severity (the blocking ones) failed."""
-    return all(r.passed for r in results if r.severity == AssetCheckSeverity.ERROR)
+__all__ = ["blocking_checks_passed", "last_good_version", "record_version_verdict"]
 
 
 def record_version_verdict(

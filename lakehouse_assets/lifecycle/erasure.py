@@ -16,6 +16,8 @@ What changes (``privacy.CUSTOMER_KEY_COLUMNS`` and ``privacy.PERSONAL_COLUMNS`` 
 * every changed table is vacuumed with no retention, so no older version can bring the values
   back (this gives up time travel to those tables' earlier versions). Tables with deletion
   vectors are purged first: an UPDATE there leaves the old row in a live file, only masked.
+  A changed table's staging table (its candidates, ``storage/staging.py``) is emptied and
+  vacuumed the same way: a rejected candidate is lost for inspection, the values are not kept.
 
 Features and the vector index hold no personal column (test_privacy.py holds that), so
 nothing there changes. The request is recorded in ``monitoring.erasure_audit`` without personal
@@ -46,6 +48,7 @@ from lakehouse_assets.privacy import (
 from lakehouse_assets.silver.customers import HISTORY_VERSION
 from lakehouse_assets.storage.maintenance import vacuum_erased
 from lakehouse_assets.storage.sql_args import SqlArgs
+from lakehouse_assets.storage.staging import staging_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -141,6 +144,13 @@ def erase_customer(
             _anonymize(store, spec, request.customer_id, tokens, plan[name][1])
     for name in changed:
         outcome.files_vacuumed[name] = vacuum_erased(store, by_name[name]).files_removed
+        staging = staging_table(by_name[name])
+        if store.exists(staging):
+            # Candidates (and a rejected one) of the table, and their files in its history:
+            # transient copies the erased values must not survive in.
+            store.spark.sql(f"DELETE FROM {store.sql_name(staging)}")
+            removed = vacuum_erased(store, staging).files_removed
+            outcome.files_vacuumed[staging.qualified_name] = removed
     _audit(store, request, outcome, requested_at, run_id)
     return outcome
 

@@ -20,6 +20,7 @@ from lakehouse_assets.storage.maintenance import (
     optimize_table,
     vacuum_table,
 )
+from lakehouse_assets.storage.staging import staging_table
 
 if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
@@ -33,7 +34,9 @@ def maintain_tables(
     optimize: bool = True,
     remove_files: bool = True,
 ) -> list[MaintenanceOutcome]:
-    """OPTIMIZE then VACUUM each of ``tables`` that exists (one not created yet is skipped)."""
+    """OPTIMIZE then VACUUM each of ``tables`` that exists (one not created yet is skipped),
+    and VACUUM its staging table (``storage/staging.py``), whose every run leaves files of
+    candidates behind."""
     outcomes = []
     for spec in tables:
         if not store.exists(spec):
@@ -42,6 +45,9 @@ def maintain_tables(
             outcomes.append(optimize_table(store, spec))
         if remove_files:
             outcomes.append(vacuum_table(store, spec, vacuum))
+            staging = staging_table(spec)
+            if store.exists(staging):
+                outcomes.append(vacuum_table(store, staging, vacuum))
     return outcomes
 
 

@@ -11,7 +11,8 @@
   updated (``AutomationCondition.eager()``, for every date); a whole table (unpartitioned)
   once when any input updated, and once a day in gold's refresh window. The streaming path
   (landing sensor -> bronze) flows on to the vector index without a schedule; the daily
-  schedule stays the batch path.
+  schedule stays the batch path. A snapshot table kept as known (``customer_features``) is
+  built once per date: a late change upstream of an existing snapshot requests nothing.
 
 Retries are an op property, so they are set by the asset factory (``operations/retries.py``).
 """
@@ -30,7 +31,12 @@ from lakehouse_assets.operations.sla import (
     snapshot_source_policy,
 )
 from lakehouse_assets.settings import OperationsSettings
-from lakehouse_assets.table_lineage import SIDE_TABLE, TABLE_ROLE_TAG
+from lakehouse_assets.table_lineage import (
+    AS_KNOWN,
+    SIDE_TABLE,
+    SNAPSHOT_SEMANTICS_TAG,
+    TABLE_ROLE_TAG,
+)
 
 
 def downstream_automation(
@@ -78,6 +84,15 @@ def downstream_automation(
     return _when_ready(
         updated.since_last_handled().with_label("upstream updated"), missing
     ).with_label("every date whose upstream updated, no upstream blocking check failed")
+
+
+def as_known_snapshot_automation(daily: AutomationCondition) -> AutomationCondition:
+    """A snapshot table kept as first known (``features/snapshots.py``): ``daily``'s condition
+    for a date that has no snapshot yet; a late change upstream of an existing snapshot
+    requests nothing (it appears from the next snapshot on)."""
+    return (daily & AutomationCondition.missing()).with_label(
+        "every new date whose upstream updated; existing snapshots are kept as known"
+    )
 
 
 def whole_table_automation(
@@ -200,6 +215,10 @@ def asset_policies(
                 if spec.partitions_def is None
                 else downstream_automation(snapshot_assets, whole_tables)
             )
+            if spec.tags.get(SNAPSHOT_SEMANTICS_TAG) == AS_KNOWN:
+                changes["automation_condition"] = as_known_snapshot_automation(
+                    changes["automation_condition"]
+                )
         return spec.replace_attributes(**changes)
 
     return with_policies

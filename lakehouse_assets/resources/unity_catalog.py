@@ -16,13 +16,21 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from lakehouse_assets.privacy import MASKED_LAYERS, PERSONAL_COLUMNS, column_mask_statements
+from lakehouse_assets.privacy import (
+    MASKED_LAYERS,
+    PERSONAL_COLUMNS,
+    STAGING_LAYER_SUFFIX,
+    column_mask_statements,
+)
 from lakehouse_assets.storage.locators import check_identifier
 
 # The schemas the runner writes: one per table layer (test_databricks_config holds this against
 # the layers of every table in the Definitions).
 WRITTEN_SCHEMAS = ("bronze", "silver", "gold", "features", "vector_index", "monitoring")
 READABLE_SCHEMAS = ("gold", "features", "monitoring")
+# Candidate rows waiting for their checks, and rejected ones (storage/staging.py): the runner's
+# alone, never granted to readers (they hold personal columns unmasked).
+STAGING_SCHEMAS = tuple(f"{s}{STAGING_LAYER_SUFFIX}" for s in ("silver", "gold", "features"))
 # ``<schema>.<volume>`` of the step staging volume (databricks.default_staging_prefix).
 STAGING_VOLUME = "monitoring.step_staging"
 
@@ -45,7 +53,7 @@ def grant_statements(
         f"CREATE CATALOG IF NOT EXISTS {catalog}",
         f"GRANT USE CATALOG, CREATE SCHEMA ON CATALOG {catalog} TO {runner}",
     ]
-    for schema in WRITTEN_SCHEMAS:
+    for schema in WRITTEN_SCHEMAS + STAGING_SCHEMAS:
         statements += [
             f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema}",
             f"GRANT USE SCHEMA, CREATE TABLE, SELECT, MODIFY ON SCHEMA {catalog}.{schema} "

@@ -87,6 +87,11 @@ def build_live_parser() -> argparse.ArgumentParser:
     parser.add_argument("--days", type=int, default=None, help="Stop after N days.")
     parser.add_argument("--late-every", type=int, default=3, help="Late correction every N days.")
     parser.add_argument("--late-lag-days", type=int, default=30)
+    parser.add_argument(
+        "--corrections-in-todays-extract",
+        action="store_true",
+        help="Send late corrections in the day's own folder (records dated outside it).",
+    )
     parser.add_argument("--redeliver-every", type=int, default=4, help="Re-delivery every N days.")
     parser.add_argument("--malformed-rate", type=float, default=0.01)
     return parser
@@ -163,6 +168,7 @@ def live(argv: list[str]) -> int:
         days=args.days,
         late_every=args.late_every,
         late_lag_days=args.late_lag_days,
+        corrections_in_todays_extract=args.corrections_in_todays_extract,
         redeliver_every=args.redeliver_every,
         malformed_rate=args.malformed_rate,
     )

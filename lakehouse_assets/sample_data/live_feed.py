@@ -4,7 +4,10 @@ It continues the history the manifest describes: the next TPC-H day lands under 
 date, as the same files the history has. Around it, what real sources do:
 
 * **late corrections**: every ``late_every`` days, the orders of a date ``late_lag_days`` back
-  are sent again as a separate correction file (new comments on the same order keys);
+  are sent again as a separate correction file (new comments on the same order keys), into
+  that date's folder, or, with ``corrections_in_todays_extract``, into the day's own folder
+  (records dated outside their folder, as a source that sends corrections with today's
+  extract does);
 * **re-deliveries**: every ``redeliver_every`` days, the previous day's orders file is sent
   again under the same name (same bytes, new modification time); it must not count twice;
 * **malformed records**: a fraction of unparseable lines in each daily file.
@@ -48,6 +51,7 @@ class FeedOptions:
     late_lag_days: int = 30
     redeliver_every: int = 4
     malformed_rate: float = 0.01
+    corrections_in_todays_extract: bool = False
 
     def __post_init__(self) -> None:
         if self.seconds_per_day is not None and self.seconds_per_day < 0:
@@ -119,15 +123,24 @@ class LandedFile:
 
 
 def land_day(
-    plan: DayPlan, manifest: SampleDataManifest, tpch_dir: Path, landing_root: Path, rate: float
+    plan: DayPlan,
+    manifest: SampleDataManifest,
+    tpch_dir: Path,
+    landing_root: Path,
+    rate: float,
+    *,
+    in_todays_extract: bool = False,
 ) -> list[LandedFile]:
-    """Land one planned day (and its extras) and advance the manifest."""
+    """Land one planned day (and its extras) and advance the manifest; a late correction goes
+    into its own date's folder, or ``in_todays_extract``, into the planned day's."""
     landed: list[LandedFile] = []
     if plan.redelivery_of is not None:
         landed.append(_redeliver(daily_file(landing_root, "orders", plan.redelivery_of)))
     if plan.late_correction_for is not None:
         landed.append(
-            _land_correction(manifest, tpch_dir, landing_root, plan.late_correction_for, plan)
+            _land_correction(
+                manifest, tpch_dir, landing_root, plan, in_todays_extract=in_todays_extract
+            )
         )
     land_tpch(
         tpch_dir,
@@ -175,7 +188,14 @@ def run_feed(
         )
         if wait > 0:
             sleep(wait)
-        yield from land_day(plan, manifest, tpch_dir, landing_root, options.malformed_rate)
+        yield from land_day(
+            plan,
+            manifest,
+            tpch_dir,
+            landing_root,
+            options.malformed_rate,
+            in_todays_extract=options.corrections_in_todays_extract,
+        )
         last_landing = clock()
 
 
@@ -183,15 +203,20 @@ def _land_correction(
     manifest: SampleDataManifest,
     tpch_dir: Path,
     landing_root: Path,
-    day: dt.date,
     plan: DayPlan,
+    *,
+    in_todays_extract: bool,
 ) -> LandedFile:
-    """The orders of ``day`` again, with a corrected comment: a late correction file."""
+    """The orders of the plan's late date again, with a corrected comment: a late correction
+    file, in that date's folder or in the planned day's (``in_todays_extract``)."""
+    day = plan.late_correction_for
+    assert day is not None
     source = manifest.source_date(day)
     query = DAILY_SOURCES_SQL["orders"].format(
         tpch=tpch_dir, first=source, last=source, shift=manifest.shift_days
     )
-    target = daily_file(landing_root, "orders", day).with_name(
+    folder = plan.landed_date if in_todays_extract else day
+    target = daily_file(landing_root, "orders", folder).with_name(
         f"orders_{day.isoformat()}_correction-{plan.landed_date.isoformat()}.jsonl"
     )
     staged = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")

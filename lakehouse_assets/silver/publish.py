@@ -1,4 +1,4 @@
-"""Publish a window of a silver table: quality rules, quarantine, write, then verify."""
+"""Publish a window of a silver table: quality rules, quarantine, stage, verify, then publish."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ from lakehouse_assets.quality.rules import RuleAction
 from lakehouse_assets.retention import ROWS_KEPT_FROM_PROPERTY, require_rows_kept
 from lakehouse_assets.silver.versions import KeyVersions, key_versions
 from lakehouse_assets.storage.metadata import materialization_metadata
+from lakehouse_assets.storage.staging import publish_window, stage_window
+from lakehouse_assets.windowed import blocking_checks_passed, rejected
 
 if TYPE_CHECKING:
     from pandera.pyspark import DataFrameModel
@@ -117,12 +119,14 @@ def publish_silver_window(
     report_other_dates: Callable[[Sequence[dt.date]], None] | None = None,
 ) -> MaterializeResult:
     """Cleanse the window's rows of ``bronze`` (the whole table; ``in_window`` selects the
-    window), write the kept rows over the window of the table while the rules are counted
-    (observed metrics: no extra pass), quarantine, then verify in one read-back.
+    window), stage the kept rows while the rules are counted (observed metrics: no extra pass),
+    quarantine, verify the staged rows in one read, and publish them over the window only if
+    no blocking check failed (audit before publish, ``windowed.py``).
 
     The newest version of a business key wins across dates (:mod:`silver.versions`): window
-    rows whose key has a newer version elsewhere are left out (superseded), and older copies
-    elsewhere of keys the window now holds are deleted from the table and its quarantine.
+    rows whose key has a newer version elsewhere are left out (superseded), and, once the
+    window is published, older copies elsewhere of keys the window now holds are deleted from
+    the table and its quarantine.
 
     Dates outside the window that lost rows that way go to ``report_other_dates`` (the asset
     logs them as materializations, so automation re-derives their downstream partitions).
@@ -141,20 +145,16 @@ def publish_silver_window(
     input_rows = F.count(F.lit(1)).alias("rows")
     observed_bronze = window_rows.observe(input_observation, input_rows)
     quality = observe_rules(cleanse(observed_bronze), target.all_rules, target.key_columns)
-    write = store.overwrite_window(target.table, quality.kept(), window, date_column)
+    staged = stage_window(store, target.table, quality.kept(), window, date_column)
     counts = quality.counts()
     observed_input = observed_or_aggregated(input_observation, window_rows, [input_rows])
     input_count = int(observed_input["rows"]) + versions.superseded_rows
     quarantined_count = _replace_quarantine_window(store, target, quality, counts, window, run_id)
-    other_dates = _delete_older_versions_elsewhere(store, target, versions, window)
-    if other_dates and report_other_dates is not None:
-        report_other_dates(other_dates)
     record_dq_metrics(
         store, run_id=run_id, table=target.table, window=window, outcomes=counts.outcomes
     )
-    # One pass over what was committed: row count, key uniqueness and the contract.
-    written = store.read_window(target.table, window, date_column)
-    verified = validate_contract(target.contract, written, target.key_columns)
+    # One pass over the staged rows: row count, key uniqueness and the contract.
+    verified = validate_contract(target.contract, staged, target.key_columns)
     duplicates = input_count - versions.superseded_rows - counts.evaluated_rows
     own_rules = {r.name for r in target.rules}
     results = [rule_check_result(o) for o in counts.outcomes if o.rule.name in own_rules]
@@ -172,11 +172,26 @@ def publish_silver_window(
             duplicates=duplicates,
             superseded=versions.superseded_rows,
         ),
-        whole_table_key_check(store, target, window, written, verified),
+        whole_table_key_check(store, target, window, staged, verified, versions),
         _with_contract_quarantine(
             contract_check_result(target.contract_check, verified), by_contract
         ),
     ]
+    extra = {
+        "input_rows": input_count,
+        "duplicates_removed": duplicates,
+        "superseded_rows": versions.superseded_rows,
+        "quarantined_rows": quarantined_count,
+        "quarantined_by_contract": by_contract,
+        "dropped_rows": counts.dropped_rows,
+        "quarantine_table": store.identifier(target.quarantine),
+    }
+    if not blocking_checks_passed(results):
+        return rejected(store, target.table, results, window, date_column, extra=extra)
+    write = publish_window(store, target.table, window, date_column)
+    other_dates = _delete_older_versions_elsewhere(store, target, versions, window)
+    if other_dates and report_other_dates is not None:
+        report_other_dates(other_dates)
     metadata = materialization_metadata(
         store,
         target.table,
@@ -185,15 +200,10 @@ def publish_silver_window(
         date_column=date_column,
         partition_row_count=verified.rows,
         extra={
-            "input_rows": input_count,
-            "duplicates_removed": duplicates,
-            "superseded_rows": versions.superseded_rows,
+            **extra,
+            "published": True,
             "keys_moved_from_other_dates": len(versions.moved),
             "other_dates_changed": [d.isoformat() for d in other_dates],
-            "quarantined_rows": quarantined_count,
-            "quarantined_by_contract": by_contract,
-            "dropped_rows": counts.dropped_rows,
-            "quarantine_table": store.identifier(target.quarantine),
         },
     )
     return MaterializeResult(metadata=metadata, check_results=results)
@@ -216,15 +226,24 @@ def whole_table_key_check(
     store: DeltaTableStore,
     target: SilverTarget,
     window: DateWindow,
-    written: DataFrame,
+    staged: DataFrame,
     verified: ContractResult,
+    versions: KeyVersions,
 ) -> AssetCheckResult:
-    """The key is unique and not NULL within the window *and* appears nowhere else in the
-    table (a key in two dates would be counted twice downstream)."""
+    """The key is unique and not NULL within the staged window *and* would appear nowhere else
+    in the table once published (a key in two dates would be counted twice downstream): the
+    older copies elsewhere of keys that moved into the window are deleted on publishing."""
     result = key_check_result(target.key_check, verified)
-    outside = store.read(target.table).where(~F.expr(window.sql_predicate(target.date_column)))
+    outside = (
+        store.read(target.table).where(~F.expr(window.sql_predicate(target.date_column)))
+        if store.exists(target.table)
+        else staged.limit(0)
+    )
+    if versions.moved:
+        moved = versions.moved_keys(store.spark, target.key_columns)
+        outside = outside.join(moved, list(target.key_columns), "left_anti")
     elsewhere = (
-        written.select(*target.key_columns)
+        staged.select(*target.key_columns)
         .join(outside.select(*target.key_columns), list(target.key_columns), "left_semi")
         .count()
     )
