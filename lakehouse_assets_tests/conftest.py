@@ -65,6 +65,7 @@ def days(first: str, last: str) -> list[dt.date]:
 LONGEST_FILES_FIRST = (
     "test_live_daemon.py",  # ~520 s alone (2026-12-02)
     "test_slice_end_to_end.py",  # ~620 s (+160 s: the run through Spark Connect, 2026-12-07)
+    "test_freshness_daemon.py",  # ~4 min, mostly waiting for the SLA window (2026-12-07)
     "test_databricks_execution.py",  # ~400 s
     "test_whole_history.py",  # ~340 s
     "test_stream_restart.py",  # ~270 s
