@@ -41,6 +41,31 @@ def blocking_checks_passed(results: Sequence[AssetCheckResult]) -> bool:
     return all(r.passed for r in results if r.severity == AssetCheckSeverity.ERROR)
 
 
+def overwrite_window_and_check(
+    store: DeltaTableStore,
+    target: TableSpec,
+    rows: DataFrame,
+    window: DateWindow,
+    date_column: str,
+    checks: WindowChecks,
+) -> MaterializeResult:
+    """Replace ``window`` of ``target`` with ``rows``, then check what was written: for a table
+    with no blocking check (a report such as ``monitoring.feature_drift``), which every
+    candidate reaches anyway, so staging it would cost a write and a commit for nothing."""
+    write = store.overwrite_window(target, rows, window, date_column)
+    return MaterializeResult(
+        metadata=materialization_metadata(
+            store,
+            target,
+            write=write,
+            window=window,
+            date_column=date_column,
+            partition_row_count=write.rows_written,
+        ),
+        check_results=checks(store.read_window(target, window, date_column)),
+    )
+
+
 def audit_and_publish_window(
     store: DeltaTableStore,
     target: TableSpec,

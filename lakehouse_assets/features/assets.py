@@ -31,7 +31,12 @@ from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.storage.staging import publish_window, stage_window
 from lakehouse_assets.table_checks import unique_key_check
 from lakehouse_assets.table_lineage import AS_KNOWN, SNAPSHOT_SEMANTICS_TAG
-from lakehouse_assets.windowed import audit_and_publish_window, blocking_checks_passed, rejected
+from lakehouse_assets.windowed import (
+    audit_and_publish_window,
+    blocking_checks_passed,
+    overwrite_window_and_check,
+    rejected,
+)
 
 POINT_IN_TIME_CHECK = "customer_features_point_in_time"
 DRIFT_CHECK = "feature_drift_psi"
@@ -107,7 +112,9 @@ def customer_features(
     step = spark_step(context)
     store, window = step.store, step.window
     assert window is not None, "customer_features is daily-partitioned"
-    written = snapshot_dates(store, window) if store.exists(CUSTOMER_FEATURES) else set()
+    # A restating run rewrites every day: no need to read which exist.
+    exists = store.exists(CUSTOMER_FEATURES) and not config.restate
+    written = snapshot_dates(store, window) if exists else set()
     parts = windows_to_write(window, written, restate=config.restate)
 
     def checks(snapshots: DataFrame) -> list[AssetCheckResult]:
@@ -288,7 +295,8 @@ def feature_drift(context: AssetExecutionContext) -> MaterializeResult:
         for as_of, reference_day, drift in drift_rows(store, window)
     ]
     frame = step.session.createDataFrame(rows, DRIFT_SCHEMA)
-    return audit_and_publish_window(
+    # A report with a WARN check only: nothing to hold back, so no staging.
+    return overwrite_window_and_check(
         store, FEATURE_DRIFT, frame, window, "as_of_date", lambda w: [drift_check(w)]
     )
 
