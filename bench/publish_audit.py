@@ -1,12 +1,14 @@
 """What audit before publish costs: one new day on 100 days of history, staged vs direct.
 
-Silver's windows, gold and ``customer_features`` stage their candidate rows, check them there
-and publish them in one commit (``windowed.py``, ``storage/staging.py``): per audited step, one
-more Delta write (the staging window), one more commit (emptying it) and the publish's read
-of the staged rows. The baseline is the write-then-check path those steps had before: write the
-table's window, then check it read back. It is reproduced here by swapping the staging
-primitives for direct writes at their call sites, in the same process, on a copy of the same
-lakehouse, so both variants run the same day on the same history with the same JVM.
+Silver's windows, ``silver_customers``' CDC, gold and ``customer_features`` stage their
+candidate rows, check them and publish them (``windowed.py``, ``storage/staging.py``,
+``silver/customers.py``). On a classic Spark session the candidate is checkpointed in memory
+(``localCheckpoint``), checked, and written once; through Spark Connect it is written to a
+staging table first (one more write and one more commit per step). This measures the first.
+The baseline is the write-then-check path those steps had before: write the table's window,
+then check it read back. It is reproduced here by swapping the staging primitives for direct
+writes at their call sites, in the same process, on a copy of the same lakehouse, so both
+variants run the same day on the same history with the same JVM.
 
 ``python bench/publish_audit.py [--scale-factor 0.1] [--history-days 100] [--repeats 2]``
 (about 25 minutes on 2 cores at SF 0.1). Writes ``bench/results/publish_audit.json``.
@@ -45,6 +47,9 @@ CALL_SITES = (
     "lakehouse_assets.silver.publish",
     "lakehouse_assets.features.assets",
 )
+# silver_customers stages only the touched customers' rows and MERGEs them by key: its
+# baseline keeps the candidate in memory (no staging write, no emptying) and MERGEs from it.
+CDC_CALL_SITE = "lakehouse_assets.silver.customers"
 
 
 @contextlib.contextmanager
@@ -57,15 +62,22 @@ def write_then_check() -> Iterator[None]:
         store.overwrite_window(target, rows, window, column)
         return store.read_window(target, window, column)
 
-    def publish_window(store, target, window, column):  # type: ignore[no-untyped-def]
+    def publish_window(store, target, staged, window, column):  # type: ignore[no-untyped-def]
         return store.unchanged(target)
 
     def stage_table(store, target, rows):  # type: ignore[no-untyped-def]
         store.overwrite(target, rows)
         return store.read(target)
 
-    def publish_table(store, target):  # type: ignore[no-untyped-def]
+    def publish_table(store, target, staged):  # type: ignore[no-untyped-def]
         return store.unchanged(target)
+
+    def candidate_in_memory(store, target, rows):  # type: ignore[no-untyped-def]
+        # The CDC's candidate (touched keys only) computed once, as its MERGEs used it before.
+        return rows.localCheckpoint()
+
+    def nothing_to_clear(store, target):  # type: ignore[no-untyped-def]
+        return None
 
     direct = {
         "stage_window": stage_window,
@@ -73,10 +85,15 @@ def write_then_check() -> Iterator[None]:
         "stage_table": stage_table,
         "publish_table": publish_table,
     }
+    replacements = {name: direct for name in CALL_SITES}
+    replacements[CDC_CALL_SITE] = {
+        "stage_table": candidate_in_memory,
+        "clear_staged_table": nothing_to_clear,
+    }
     saved: list[tuple[Any, str, Any]] = []
-    for name in CALL_SITES:
+    for name, swaps in replacements.items():
         module = importlib.import_module(name)
-        for attribute, replacement in direct.items():
+        for attribute, replacement in swaps.items():
             if hasattr(module, attribute):
                 saved.append((module, attribute, getattr(module, attribute)))
                 setattr(module, attribute, replacement)
@@ -149,9 +166,9 @@ def measure(workdir: Path, scale_factor: float, history_days: int, repeats: int)
 
 
 def _is_audited(step: str) -> bool:
-    return step.startswith(("silver_orders", "silver_line_items", "fact_", "dim_", "agg_")) or (
-        step == "customer_features"
-    )
+    return step.startswith(
+        ("silver_orders", "silver_line_items", "silver_customers", "fact_", "dim_", "agg_")
+    ) or (step == "customer_features")
 
 
 def main(argv: list[str] | None = None) -> int:

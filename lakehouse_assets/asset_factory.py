@@ -44,6 +44,7 @@ from lakehouse_assets.partitions import (
     partition_window,
     single_run_backfill,
 )
+from lakehouse_assets.rejection import failing_on_rejection
 from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.table_lineage import side_table_key, table_tags, writes_metadata
@@ -99,7 +100,7 @@ def layer_asset(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BetaWarning)
             return asset(**options, metadata=metadata, code_version=code_version)(
-                fail_fast_unless_transient(fn)
+                fail_fast_unless_transient(failing_on_rejection(fn))
             )
 
     return decorate

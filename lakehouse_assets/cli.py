@@ -222,7 +222,7 @@ def _interactive_definitions() -> Definitions:
 
 def materialize(start: dt.date, end: dt.date, job_name: str) -> int:
     """Run ``job_name`` for ``start..end`` as a single run (a single-run backfill)."""
-    from dagster import AssetCheckSeverity, DagsterInstance
+    from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
     from lakehouse_assets.operations.orphaned_runs import RUN_PROCESS_TAG, RunProcess
 
@@ -243,11 +243,13 @@ def materialize(start: dt.date, end: dt.date, job_name: str) -> int:
         raise_on_error=False,
     )
     elapsed = time.perf_counter() - started
+    # Read from the instance: a rejected candidate's checks are reported by its failing step,
+    # which the in-process result's event list leaves out.
+    evaluations = instance.all_logs(result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
     failed = [
-        e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.asset_check_evaluation_data.passed
+        r.dagster_event.asset_check_evaluation_data
+        for r in evaluations
+        if not r.dagster_event.asset_check_evaluation_data.passed
     ]
     errors = [c for c in failed if c.severity == AssetCheckSeverity.ERROR]
     status = "succeeded" if result.success and not errors else "FAILED"

@@ -3,9 +3,10 @@
 Every table with a blocking check is written the same way (``storage/staging.py``): the
 candidate rows are staged, the checks run on the staged rows, and only when no blocking check
 (severity ERROR) failed are they published, in one commit. When one fails, the table stays at
-its previous version, the failing checks name where the rejected rows are, the materialization
-says ``published: false``, and the blocking check fails the run, so nothing downstream builds
-on it. The restore job stays for what gets past the checks.
+its previous version, the failing checks name where the rejected rows are, and the result
+says ``published: false``: the step then fails without materializing (``rejection.py``), so
+nothing downstream builds on it and no freshness policy counts it. The restore job stays for
+what gets past the checks.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MaterializeResult
 
+from lakehouse_assets.rejection import REJECTED_ROWS_KEY
 from lakehouse_assets.storage.metadata import materialization_metadata
 from lakehouse_assets.storage.staging import (
+    keep_rejected,
     publish_table,
     publish_window,
     rejected_location,
@@ -31,9 +34,6 @@ if TYPE_CHECKING:
     from lakehouse_assets.storage import DeltaTableStore, TableSpec
 
 WindowChecks = Callable[["DataFrame"], list[AssetCheckResult]]
-# Metadata of a failing blocking check (and its materialization) whose candidate was rejected:
-# where the rejected rows are.
-REJECTED_ROWS_KEY = "rejected_rows"
 
 
 def blocking_checks_passed(results: Sequence[AssetCheckResult]) -> bool:
@@ -77,14 +77,16 @@ def audit_and_publish_window(
     """Stage ``rows`` for ``window`` of ``target``, check them, and replace the window with them
     only if no blocking check failed.
 
-    The checks read the staged rows back (not the DataFrame), so they judge exactly what is
-    published. The window's row count is the commit's own: a window overwrite replaces every
-    row of the window with exactly the rows it wrote (Delta refuses a row outside it).
+    The checks judge the candidate itself (checkpointed, or read back from staging), so they
+    judge exactly what is published. The window's row count is the commit's own: a window
+    overwrite replaces every row of the window with exactly the rows it wrote (Delta refuses a
+    row outside it).
     """
-    results = checks(stage_window(store, target, rows, window, date_column))
+    staged = stage_window(store, target, rows, window, date_column)
+    results = checks(staged)
     if not blocking_checks_passed(results):
-        return rejected(store, target, results, window, date_column)
-    write = publish_window(store, target, window, date_column)
+        return rejected(store, target, results, window, date_column, staged=staged)
+    write = publish_window(store, target, staged, window, date_column)
     return MaterializeResult(
         metadata=materialization_metadata(
             store,
@@ -104,10 +106,11 @@ def audit_and_publish_table(
 ) -> MaterializeResult:
     """Stage ``rows`` as the whole (unpartitioned) ``target``, check them, and replace the table
     with them only if no blocking check failed."""
-    results = checks(stage_table(store, target, rows))
+    staged = stage_table(store, target, rows)
+    results = checks(staged)
     if not blocking_checks_passed(results):
-        return rejected(store, target, results)
-    write = publish_table(store, target)
+        return rejected(store, target, results, staged=staged)
+    write = publish_table(store, target, staged)
     return MaterializeResult(
         metadata=materialization_metadata(store, target, write=write, extra={"published": True}),
         check_results=results,
@@ -121,11 +124,17 @@ def rejected(
     window: DateWindow | None = None,
     date_column: str | None = None,
     *,
+    staged: DataFrame | None = None,
     extra: dict[str, Any] | None = None,
 ) -> MaterializeResult:
-    """The result of a candidate a blocking check rejected: the table is unchanged, and each
-    failing blocking check names where the rejected rows are (``rejected_rows``)."""
-    location = rejected_location(store, target, window, date_column)
+    """The result of a candidate a blocking check rejected: the table is unchanged, the
+    candidate ``staged`` is kept in the staging table (when given: a caller keeping several
+    parts keeps them itself), and each failing blocking check names where the rejected rows
+    are (``rejected_rows``)."""
+    if staged is not None:
+        location = keep_rejected(store, target, staged, window, date_column)
+    else:
+        location = rejected_location(store, target, window, date_column)
     extra = {**(extra or {}), "published": False, REJECTED_ROWS_KEY: location}
     if store.exists(target):
         metadata = materialization_metadata(
@@ -134,11 +143,13 @@ def rejected(
     else:
         metadata = {"dagster/table_name": target.qualified_name, **extra}
     return MaterializeResult(
-        metadata=metadata, check_results=[_naming_rejected(r, location) for r in results]
+        metadata=metadata, check_results=[naming_rejected(r, location) for r in results]
     )
 
 
-def _naming_rejected(result: AssetCheckResult, location: str) -> AssetCheckResult:
+def naming_rejected(result: AssetCheckResult, location: str) -> AssetCheckResult:
+    """``result`` as a failing blocking check of a rejected candidate: it names where the
+    rejected rows are (description first, and ``rejected_rows``); other results unchanged."""
     if result.passed or result.severity != AssetCheckSeverity.ERROR:
         return result
     return AssetCheckResult(

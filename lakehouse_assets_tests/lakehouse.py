@@ -9,6 +9,7 @@ from typing import Any
 
 from dagster import (
     AssetsDefinition,
+    DagsterEventType,
     DagsterInstance,
     Definitions,
     ExecuteInProcessResult,
@@ -200,8 +201,33 @@ def step_error(result: ExecuteInProcessResult) -> Any:
     return failure.step_failure_data.error.cause
 
 
-def checks_by_name(result: ExecuteInProcessResult) -> dict[str, Any]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+def checks_by_name(
+    result: ExecuteInProcessResult, instance: DagsterInstance | None = None
+) -> dict[str, Any]:
+    """The run's check evaluations by name. With ``instance``, as the instance recorded them:
+    a rejected candidate's checks are reported by its failing step, which the in-process
+    result's event list leaves out."""
+    if instance is None:
+        return {e.check_name: e for e in result.get_asset_check_evaluations()}
+    records = instance.all_logs(result.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    return {
+        r.dagster_event.event_specific_data.check_name: r.dagster_event.event_specific_data
+        for r in records
+    }
+
+
+def rejected_candidate(instance: DagsterInstance, run_id: str, asset: str) -> dict[str, Any]:
+    """The metadata a run recorded for ``asset``'s rejected candidate (its observation): the
+    run did not materialize it (rejection.py)."""
+    records = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_OBSERVATION)
+    [observation] = [
+        r.dagster_event.event_specific_data.asset_observation
+        for r in records
+        if r.dagster_event.asset_key.path == [asset]
+    ]
+    materialized = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    assert not [r for r in materialized if r.dagster_event.asset_key.path == [asset]]
+    return {k: v.value for k, v in observation.metadata.items()}
 
 
 def own_materialization(result: Any, asset: str) -> Any:

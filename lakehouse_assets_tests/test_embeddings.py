@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute
 import pytest
 
 from lakehouse_assets.vector_index.bm25 import BM25Index, reciprocal_rank_fusion, tokenize
@@ -127,3 +129,80 @@ def test_only_new_changed_or_other_model_chunks_are_planned():
     assert sorted(rows.index) == ["a", "b", "c", "d"]  # "gone" is not carried over
     assert rows.at["a", "embedded_at"] == pd.Timestamp("2026-01-01", tz="UTC")
     assert rows.at["b", "embedded_at"] == pd.Timestamp(now)
+
+
+def _documents(chunks: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "chunk_id": list(chunks),
+            "document_id": ["x"] * len(chunks),
+            "content_hash": list(chunks.values()),
+            "title": ["t"] * len(chunks),
+            "section": ["s"] * len(chunks),
+            "text": list(chunks),
+        }
+    )
+
+
+def test_a_rejected_embeddings_candidate_leaves_the_table_and_waits_in_staging(tmp_path):
+    """Audit before publish on real Delta tables (delta-rs): a candidate with a NaN vector and
+    a chunk left out is refused before its MERGE; the table keeps its version, the candidate
+    is in the staging table, and the corrected candidate then publishes in one commit."""
+    from deltalake import DeltaTable
+
+    from lakehouse_assets.vector_index.audit import (
+        audit_embeddings,
+        publish_embeddings,
+        rejected_embeddings_uri,
+    )
+    from lakehouse_assets.vector_index.tables import DOCUMENT_EMBEDDINGS, table_uri
+
+    root, now = str(tmp_path), dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    uri = table_uri(root, DOCUMENT_EMBEDDINGS)
+    docs = _documents({"a": "h1", "b": "h2"})
+    good = embed_documents(docs, None, lambda t: np.eye(len(t), 3, dtype=np.float32), "m", now)
+    first = audit_embeddings(docs, good.rows, 3)
+    assert first.passed and publish_embeddings(root, uri, good.rows, first) is not None
+    version = DeltaTable(uri).version()
+
+    docs = _documents({"a": "h1", "b": "h2-new", "c": "h3"})
+
+    def broken(texts):  # the encoder returned NaN for one text
+        vectors = np.ones((len(texts), 3), dtype=np.float32)
+        vectors[0, 1] = np.nan
+        return vectors
+
+    bad = embed_documents(docs, DeltaTable(uri).to_pandas(), broken, "m", now)
+    candidate = bad.rows.filter(pa.compute.not_equal(bad.rows["chunk_id"], "c"))
+    audit = audit_embeddings(docs, candidate, 3)
+    assert not audit.passed
+    assert audit.problems["vectors_not_finite_or_zero"] == 1
+    assert audit.problems["chunks_without_embedding"] == 1
+    assert publish_embeddings(root, uri, candidate, audit) is None
+    assert DeltaTable(uri).version() == version
+    assert DeltaTable(uri).to_pandas()["content_hash"].tolist() == ["h1", "h2"]
+    staged = DeltaTable(rejected_embeddings_uri(root)).to_pandas()
+    assert sorted(staged["chunk_id"]) == ["a", "b"] and "h2-new" in set(staged["content_hash"])
+
+    fixed = embed_documents(
+        docs, DeltaTable(uri).to_pandas(), lambda t: np.ones((len(t), 3)), "m", now
+    )
+    audit = audit_embeddings(docs, fixed.rows, 3)
+    assert audit.passed
+    assert publish_embeddings(root, uri, fixed.rows, audit).version == version + 1
+    assert sorted(DeltaTable(uri).to_pandas()["chunk_id"]) == ["a", "b", "c"]
+
+
+def test_an_index_build_that_cannot_find_its_own_vectors_is_refused():
+    """The index's audit: a build whose keys do not lead back to their rows (here, built over
+    the rows in another order) is refused before it replaces the published one."""
+    from lakehouse_assets.vector_index.ann import IndexBuildRejected, build_index, verify_build
+    from lakehouse_assets.vector_index.synthetic import EmbeddingLikeVectors
+
+    vectors = EmbeddingLikeVectors(seed=7, dimensions=DIMENSIONS).sample(500)
+    assert verify_build(build_index(vectors), vectors) == 1.0
+    shuffled = vectors[np.random.default_rng(7).permutation(len(vectors))]
+    with pytest.raises(IndexBuildRejected, match="published index is unchanged"):
+        verify_build(build_index(shuffled), vectors)
+    with pytest.raises(IndexBuildRejected, match="holds 499 vectors for 500 rows"):
+        verify_build(build_index(vectors[:499]), vectors)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from dagster import AssetKey, DagsterEventType, DagsterInstance, build_run_status_sensor_context
 from deltalake import DeltaTable as RsDeltaTable
 from pyspark.sql import functions as F
 
@@ -34,6 +34,7 @@ from .lakehouse import (
     materialize_day,
     materialize_range,
     own_materialization,
+    rejected_candidate,
     settings_for,
 )
 from .landing_files import jsonl, land, line, order
@@ -249,14 +250,17 @@ def test_a_blocking_gold_failure_publishes_nothing_and_keeps_the_rejected_rows(s
         settings, DAY3, selection=["fact_sales"], raise_on_error=False, instance=instance
     )
     assert not failed.success
-    check = checks_by_name(failed)["fact_sales_grain_unique"]
+    check = checks_by_name(failed, instance)["fact_sales_grain_unique"]
     assert not check.passed
     assert store.version(gold.FACT_SALES) == good_version  # nothing was published
     assert contents(store, gold.FACT_SALES) == good
-    meta = own_materialization(failed, "fact_sales").metadata
-    assert meta["published"].value is False and meta["blocking_checks_passed"].value is False
-    assert meta["last_good_version"].value == good_version
-    where = meta["rejected_rows"].value
+    # Not a materialization: the table did not change, so its freshness must not say so.
+    meta = rejected_candidate(instance, failed.run_id, "fact_sales")
+    assert meta["published"] is False and meta["blocking_checks_passed"] is False
+    assert meta["last_good_version"] == good_version
+    latest = instance.get_latest_materialization_event(AssetKey("fact_sales"))
+    assert latest is not None and latest.run_id != failed.run_id
+    where = meta["rejected_rows"]
     assert where == check.metadata["rejected_rows"].value and "rejected rows" in check.description
     assert "fact_sales" in where and str(DAY3) in where
     rejected = store.read(staging_table(gold.FACT_SALES)).where(f"order_date = DATE'{DAY3}'")
@@ -292,3 +296,55 @@ def test_a_blocking_gold_failure_publishes_nothing_and_keeps_the_rejected_rows(s
         run_config={"ops": {"restore_table_op": {"config": config}}}, instance=instance
     )
     assert store.read(silver.LINE_ITEMS).where("order_id = 9000002").count() == 1
+
+
+def test_a_blocking_customer_failure_publishes_neither_scd_table(star):
+    """The CDC MERGE path is audited too: a candidate the contract rejects (a customer key no
+    contract allows) leaves silver.customers and silver.customer_history at their versions for
+    every reader, its rows wait in the staging tables the check names, dim_customer is not
+    built on it, and the next day's correct events publish normally."""
+    from lakehouse_assets.storage.staging import staging_table
+
+    settings, landing, store, instance, _, _ = star
+    day5, day6 = DAY4 + dt.timedelta(days=1), DAY4 + dt.timedelta(days=2)
+    pair = (silver.CUSTOMERS, silver.CUSTOMER_HISTORY)
+    versions = [store.version(t) for t in pair]
+    before = [contents(store, t) for t in pair]
+
+    bad = jsonl(customer_event("c", 20_000, day5, -7, "BUILDING"))  # keys are > 0
+    land(landing, "customer_events", day5.isoformat(), "events.jsonl", bad)
+    path = ["bronze_customer_events", "silver_customers", "dim_customer"]
+    failed = materialize_day(
+        settings, day5, selection=path, raise_on_error=False, instance=instance
+    )
+    assert not failed.success
+    check = checks_by_name(failed, instance)["silver_customers_contract"]
+    assert not check.passed and "rejected rows" in check.description
+    assert [store.version(t) for t in pair] == versions
+    assert [contents(store, t) for t in pair] == before
+    # delta-rs (which cannot read these tables' deletion vectors) sees the same latest version.
+    assert [RsDeltaTable(store.identifier(t)).version() for t in pair] == versions
+    meta = rejected_candidate(instance, failed.run_id, "silver_customers")
+    assert meta["published"] is False
+    assert "customers" in check.metadata["rejected_rows"].value
+    staged = store.read(staging_table(silver.CUSTOMERS))
+    assert [r["customer_id"] for r in staged.collect()] == [-7]
+    history_at = meta["rejected_history_rows"]
+    assert "customer_history" in history_at
+    assert store.spark.sql(f"SELECT customer_id FROM {history_at}").collect()[0][0] == -7
+    assert not any(m.asset_key.path[-1] == "dim_customer" for m in _materializations(failed))
+
+    good = jsonl(customer_event("c", 20_001, day6, LATE + 1, "BUILDING"))
+    land(landing, "customer_events", day6.isoformat(), "events.jsonl", good)
+    assert materialize_day(settings, day6, selection=path, instance=instance).success
+    assert store.read(silver.CUSTOMERS).where(f"customer_id = {LATE + 1}").count() == 1
+    assert store.read(silver.CUSTOMERS).where("customer_id < 0").count() == 0
+    assert store.read(staging_table(silver.CUSTOMERS)).count() == 0  # emptied once published
+
+
+def _materializations(result):
+    return [
+        e.event_specific_data.materialization
+        for e in result.all_events
+        if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+    ]

@@ -136,6 +136,7 @@ FOUNDATIONS = {
     "table_checks",
     "table_lineage",
     "windowed",
+    "rejection",
     "operations",
 }
 READS_FROM = {

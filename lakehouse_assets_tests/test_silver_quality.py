@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from dagster import DagsterInstance
 from deltalake import DeltaTable
 
 from lakehouse_assets.silver.assets import LINE_ITEMS, ORDERS
@@ -119,9 +120,12 @@ def test_a_failing_blocking_rule_stops_gold(spark, tmp_path):
     landing = tmp_path / "lh" / "landing"
     land(landing, "orders", "1992-01-02", "o.jsonl", jsonl(order(1), order(2, o_custkey=None)))
     land(landing, "lineitem", "1992-01-02", "l.jsonl", jsonl(line(1, 1), line(2, 1)))
-    result = materialize_day(settings, DAY, selection=SLICE, raise_on_error=False)
+    instance = DagsterInstance.ephemeral()
+    result = materialize_day(
+        settings, DAY, selection=SLICE, raise_on_error=False, instance=instance
+    )
 
-    check = checks_by_name(result)["order_customer_present"]
+    check = checks_by_name(result, instance)["order_customer_present"]
     assert not check.passed and check.severity.value == "ERROR"
     assert check.metadata["sample_failing_keys"].value == ['{"order_id":2}']
     assert not result.success

@@ -88,6 +88,8 @@ def test_every_chunk_is_embedded_and_indexed(knowledge_base):
     assert docs["chunks"] == docs["dagster/row_count"] == embeddings["dagster/row_count"]
     assert embeddings["chunks_embedded"] == docs["chunks"] and embeddings["chunks_reused"] == 0
     assert index["index_action"] == "built" and index["index_rows"] == docs["chunks"]
+    assert embeddings["published"] is True  # audited before the MERGE (vector_index/audit.py)
+    assert index["index_self_recall"] >= 0.95  # audited before CURRENT moved
     assert docs["source_documents"] == len(list(REPO_DOCS.rglob("*.md"))) + 25  # + 25 brands
     checks = checks_by_name(first)
     for name in (

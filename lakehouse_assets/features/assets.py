@@ -28,7 +28,7 @@ from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.partitions import DateWindow
 from lakehouse_assets.storage import DeltaTableStore
 from lakehouse_assets.storage.metadata import materialization_metadata
-from lakehouse_assets.storage.staging import publish_window, stage_window
+from lakehouse_assets.storage.staging import keep_rejected, publish_window, stage_window
 from lakehouse_assets.table_checks import unique_key_check
 from lakehouse_assets.table_lineage import AS_KNOWN, SNAPSHOT_SEMANTICS_TAG
 from lakehouse_assets.windowed import (
@@ -138,7 +138,7 @@ def customer_features(
     if not parts:
         metadata = materialization_metadata(
             store, CUSTOMER_FEATURES, write=None, window=window, date_column="as_of_date",
-            extra={**extra, "published": False},
+            extra=extra,
         )  # fmt: skip
         snapshots = store.read_window(CUSTOMER_FEATURES, window, "as_of_date")
         return MaterializeResult(metadata=metadata, check_results=checks(snapshots))
@@ -148,10 +148,13 @@ def customer_features(
     ]
     results = checks(reduce(DataFrame.unionByName, staged))
     if not blocking_checks_passed(results):
+        for part, rows in zip(parts, staged, strict=True):
+            keep_rejected(store, CUSTOMER_FEATURES, rows, part, "as_of_date")
         return rejected(store, CUSTOMER_FEATURES, results, window, "as_of_date")
     # One commit per run of new days (one in every run but a backfill over holes).
     rows_written = sum(
-        publish_window(store, CUSTOMER_FEATURES, part, "as_of_date").rows_written for part in parts
+        publish_window(store, CUSTOMER_FEATURES, rows, part, "as_of_date").rows_written
+        for part, rows in zip(parts, staged, strict=True)
     )
     metadata = materialization_metadata(
         store, CUSTOMER_FEATURES, write=None, window=window, date_column="as_of_date",

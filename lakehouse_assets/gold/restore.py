@@ -27,9 +27,9 @@ from dagster import (
 
 from lakehouse_assets.asset_factory import TABLE_WRITERS_POOL
 from lakehouse_assets.gold.versions import RestoreError, last_good_version, restore_table_version
+from lakehouse_assets.rejection import REJECTED_ROWS_KEY
 from lakehouse_assets.resources.keys import step_launcher_key
 from lakehouse_assets.storage import TableSpec
-from lakehouse_assets.windowed import REJECTED_ROWS_KEY
 
 RESTORE_JOB_NAME = "restore_table"
 

@@ -3,7 +3,8 @@
 Every finished run (success or failure) is read once, in event-log order. From its events:
 
 * ``STEP_FAILURE`` (after retries) -> a critical ``run_failure`` alert for the step's asset(s);
-  a step that failed *because* a blocking check failed is left to the check's own alert;
+  a step that failed *because* a blocking check failed (or rejected its candidate,
+  ``rejection.py``) is left to the check's own alert;
 * a failed ``ASSET_CHECK_EVALUATION`` -> ``freshness_miss``, ``blocking_check_failure`` or
   ``quality_breach``; ERROR severity is critical, WARN is a warning (Slack only);
 * ``ASSET_MATERIALIZATION`` / a passing check -> recovery of the matching open incident.
@@ -51,6 +52,7 @@ from lakehouse_assets.operations.alerts import (
 from lakehouse_assets.operations.freshness_checks import FRESHNESS_CHECK_NAME
 from lakehouse_assets.operations.incidents import Action, IncidentBook
 from lakehouse_assets.operations.notifiers import PagerDutyEvents, SlackAlerts
+from lakehouse_assets.rejection import REJECTED_ROWS_KEY
 from lakehouse_assets.settings import LakehouseSettings
 
 ALERT_SENSOR_NAME = "lakehouse_alert_router"
@@ -187,6 +189,8 @@ def _step_failure_alerts(
     if error is not None and error.cause is not None:
         message = error.cause.message  # the user's exception, not Dagster's wrapper
     failure_metadata = data.user_failure_data.metadata if data.user_failure_data else {}
+    if REJECTED_ROWS_KEY in failure_metadata:
+        return []  # a rejected candidate: the failing blocking check alerts, naming the rows
     step = event.step_key or "unknown_step"
     return [
         Alert(

@@ -30,7 +30,9 @@ WRITTEN_SCHEMAS = ("bronze", "silver", "gold", "features", "vector_index", "moni
 READABLE_SCHEMAS = ("gold", "features", "monitoring")
 # Candidate rows waiting for their checks, and rejected ones (storage/staging.py): the runner's
 # alone, never granted to readers (they hold personal columns unmasked).
-STAGING_SCHEMAS = tuple(f"{s}{STAGING_LAYER_SUFFIX}" for s in ("silver", "gold", "features"))
+STAGING_SCHEMAS = tuple(
+    f"{s}{STAGING_LAYER_SUFFIX}" for s in ("silver", "gold", "features", "vector_index")
+)
 # ``<schema>.<volume>`` of the step staging volume (databricks.default_staging_prefix).
 STAGING_VOLUME = "monitoring.step_staging"
 

@@ -21,15 +21,23 @@ from lakehouse_assets.silver import tables
 from lakehouse_assets.silver.cdc import KEY
 from lakehouse_assets.silver.checks import HISTORY_INTEGRITY_CHECK, history_integrity_check
 from lakehouse_assets.silver.contracts import SilverCustomer, SilverCustomerHistory
-from lakehouse_assets.silver.customers import CdcOutcome, apply_customer_changes
+from lakehouse_assets.silver.customers import (
+    CdcOutcome,
+    publish_customer_changes,
+    stage_customer_changes,
+)
 from lakehouse_assets.silver.publish import require_bronze_rows
 from lakehouse_assets.silver.rules import CUSTOMER_RULES
-from lakehouse_assets.storage.delta_tables import key_in_predicate
 from lakehouse_assets.storage.metadata import materialization_metadata
+from lakehouse_assets.storage.staging import keep_rejected
 from lakehouse_assets.table_checks import unique_key_check
+from lakehouse_assets.windowed import blocking_checks_passed, rejected
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
     from lakehouse_assets.asset_factory import SparkStep
+    from lakehouse_assets.storage import DeltaTableStore
 
 CUSTOMER_KEY_CHECK = "customer_id_unique"
 CUSTOMERS_CONTRACT = "silver_customers_contract"
@@ -61,58 +69,81 @@ def customer_check_specs(asset_name: str) -> list[AssetCheckSpec]:
 
 
 def publish_silver_customers(step: SparkStep, run_id: str) -> MaterializeResult:
-    """Apply the window's customer events, then check the keys they touched (read back)."""
+    """Stage the window's customer changes, check the candidate, and publish it only if no
+    blocking check failed (audit before publish, as ``windowed`` does for windows)."""
     store, window = step.store, step.window
     bronze_events = bronze_table(sources.CUSTOMER_EVENTS)
     # The window's events replace the log's; the first run seeds the log from all of bronze,
     # which needs every bronze row.
     seeding = not store.exists(tables.CUSTOMER_EVENTS)
     require_bronze_rows(store, bronze_events, dt.date.min if seeding else window.first)
-    bronze = store.read(bronze_events)
-    outcome = apply_customer_changes(store, bronze, window, run_id)
+    outcome = stage_customer_changes(store, store.read(bronze_events), window, run_id)
     try:
-        touched = outcome.affected_keys
-        named = (
-            key_in_predicate(KEY, outcome.scope_values)
-            if outcome.scope_values is not None
-            else None
-        )
-        current = store.read(tables.CUSTOMERS, named).join(touched, KEY, "left_semi")
-        history = store.read(tables.CUSTOMER_HISTORY, named).join(touched, KEY, "left_semi")
+        history, current = _candidate(store, outcome)
         # Customer rules only report (see silver.rules): counted, nothing is split off.
         quality = count_rules(current, CUSTOMER_RULES, [KEY])
         record_dq_metrics(
             store, run_id=run_id, table=tables.CUSTOMERS, window=window, outcomes=quality.outcomes
         )
         checks = [
-            unique_key_check(CUSTOMER_KEY_CHECK, store.read(tables.CUSTOMERS), [KEY]),
+            _unique_after_publish(store, outcome, current),
             history_integrity_check(history, current),
             contract_check(CUSTOMERS_CONTRACT, SilverCustomer, current),
             contract_check(HISTORY_CONTRACT, SilverCustomerHistory, history),
             *(rule_check_result(o) for o in quality.outcomes),
             _accounting(outcome),
         ]
+        extra = {
+            "partition": window.label(),
+            "input_events": outcome.input_events,
+            "accepted_events": outcome.accepted,
+            "duplicate_events": outcome.duplicates,
+            "quarantined_events": outcome.quarantined,
+            "quarantine_reasons": MetadataValue.json(dict(outcome.quarantine_reasons)),
+            "live_customers_touched": quality.evaluated_rows,
+            "quarantine_table": store.identifier(tables.CUSTOMER_EVENTS_QUARANTINE),
+        }
+        if not blocking_checks_passed(checks):
+            # The candidate's SCD2 versions wait beside its SCD1 rows (which the checks name).
+            extra["rejected_history_rows"] = keep_rejected(store, tables.CUSTOMER_HISTORY, history)
+            return rejected(store, tables.CUSTOMERS, checks, staged=current, extra=extra)
+        publish_customer_changes(store, outcome)
         metadata = materialization_metadata(
             store,
             tables.CUSTOMERS,
             write=outcome.writes["customers"],
             extra={
-                "partition": window.label(),
-                "input_events": outcome.input_events,
-                "accepted_events": outcome.accepted,
-                "duplicate_events": outcome.duplicates,
-                "quarantined_events": outcome.quarantined,
-                "quarantine_reasons": MetadataValue.json(dict(outcome.quarantine_reasons)),
-                "live_customers_touched": quality.evaluated_rows,
+                **extra,
+                "published": True,
                 "history_table": store.identifier(tables.CUSTOMER_HISTORY),
                 "history_delta_version": outcome.writes["history"].version,
                 "history_rows": store.row_count(tables.CUSTOMER_HISTORY),
-                "quarantine_table": store.identifier(tables.CUSTOMER_EVENTS_QUARANTINE),
             },
         )
     finally:
         outcome.release()
     return MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def _candidate(store: DeltaTableStore, outcome: CdcOutcome) -> tuple[DataFrame, DataFrame]:
+    """The staged SCD2 versions and SCD1 rows (empty when no key is in scope)."""
+    if outcome.staged_history is None or outcome.staged_customers is None:
+        return (
+            store.read(tables.CUSTOMER_HISTORY).limit(0),
+            store.read(tables.CUSTOMERS).limit(0),
+        )
+    return outcome.staged_history, outcome.staged_customers
+
+
+def _unique_after_publish(
+    store: DeltaTableStore, outcome: CdcOutcome, current: DataFrame
+) -> AssetCheckResult:
+    """One row per customer_id in SCD1 as it would be published: the candidate replaces every
+    row of the keys in scope, and the other rows stay as they are."""
+    if not store.exists(tables.CUSTOMERS):  # the first run publishes the candidate alone
+        return unique_key_check(CUSTOMER_KEY_CHECK, current, [KEY])
+    kept = store.read(tables.CUSTOMERS).join(outcome.affected_keys, KEY, "left_anti")
+    return unique_key_check(CUSTOMER_KEY_CHECK, kept.unionByName(current), [KEY])
 
 
 def _accounting(outcome: CdcOutcome) -> AssetCheckResult:

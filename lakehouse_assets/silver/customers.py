@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
@@ -21,6 +21,7 @@ from lakehouse_assets.silver.cdc import (
     current_customers,
 )
 from lakehouse_assets.storage.delta_tables import key_in_predicate
+from lakehouse_assets.storage.staging import clear_staged_table, stage_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Row
@@ -53,20 +54,31 @@ def read_customer_history(store: DeltaTableStore) -> DataFrame:
 
 @dataclass
 class CdcOutcome:
-    """What applying a window of events did; counts are for events landed in the window."""
+    """What staging a window of events computed (and, once published, wrote); counts are for
+    events landed in the window."""
 
     input_events: int
     dispositions: Counter[str]
     quarantine_reasons: Counter[str]
     affected_keys: DataFrame
+    window: DateWindow
+    # What the log's window becomes when the candidate is published: the window's cleansed
+    # events (or, on a lakehouse without the log, every cleansed bronze event).
+    log_rows: DataFrame
+    seeding_log: bool
+    # The candidate SCD2 versions and SCD1 rows of the affected keys, read back from staging;
+    # None when no event landed in the window (nothing to replace).
+    staged_history: DataFrame | None = None
+    staged_customers: DataFrame | None = None
     writes: dict[str, WriteResult] = field(default_factory=dict)
     missing_from_quarantine: int = 0
     # The affected keys' values when few enough to name in predicates (KEY_LOOKUP_LIMIT).
     scope_values: list[int] | None = None
 
     def release(self) -> None:
-        """Drop the cached affected keys (after the checks that read them)."""
+        """Drop the cached keys and events (after the publish and the checks that read them)."""
         self.affected_keys.unpersist()
+        self.log_rows.unpersist()
 
     @property
     def accepted(self) -> int:
@@ -80,108 +92,143 @@ class CdcOutcome:
     def quarantined(self) -> int:
         return self.dispositions[Disposition.QUARANTINED]
 
+    @property
+    def in_scope(self) -> bool:
+        """False when no event landed in the window and both tables exist: nothing to replace."""
+        return self.staged_history is not None
+
 
 def apply_customer_changes(
     store: DeltaTableStore, bronze_events: DataFrame, window: DateWindow, run_id: str
 ) -> CdcOutcome:
-    """Apply the events that landed in ``window`` (by ``_landing_date``).
+    """Stage and publish the window's events without checks (the CDC alone; the
+    ``silver_customers`` asset checks the staged candidate in between)."""
+    outcome = stage_customer_changes(store, bronze_events, window, run_id)
+    publish_customer_changes(store, outcome)
+    return outcome
+
+
+def stage_customer_changes(
+    store: DeltaTableStore, bronze_events: DataFrame, window: DateWindow, run_id: str
+) -> CdcOutcome:
+    """Compute the customers touched by the events that landed in ``window`` (by
+    ``_landing_date``) and stage their candidate SCD2 versions and SCD1 rows; publish nothing.
 
     Only the window's events are read from ``bronze_events`` (data skipping on
-    ``_landing_date``). They replace the window in ``silver.customer_events``, the cleansed
-    event log; every customer with an event in the window is then rebuilt from all of its
-    events in that log, looked up by key. So re-running any window, in any order, converges to
-    the same tables, and one day's cost depends on the customers it touches, not on how many
-    days of history the tables hold. Writes: the log, quarantine (insert-only on
-    ``_event_id``), then SCD2 history and SCD1 customers (each one MERGE replacing the affected
-    keys). A crash in between is healed by re-running, which recomputes the same keys.
+    ``_landing_date``). Every customer with an event in the window is rebuilt from all of its
+    events: the window's, plus the other windows' from ``silver.customer_events`` (the
+    cleansed event log), looked up by key. So re-running any window, in any order, converges
+    to the same tables, and one day's cost depends on the customers it touches, not on how many
+    days of history the tables hold. Quarantined events are inserted (insert-only on
+    ``_event_id``) whatever the checks say: dead letters are kept either way.
     """
     in_window = F.expr(window.sql_predicate("_landing_date"))
     window_events = cleanse_customer_events(bronze_events.where(in_window)).persist()
+    seeding = not store.exists(tables.CUSTOMER_EVENTS)
+    # The first run on a lakehouse without the log (one built before it existed) seeds it
+    # from every bronze event, so the customers it touches are rebuilt from their whole history.
+    log_rows = cleanse_customer_events(bronze_events).persist() if seeding else window_events
     try:
-        return _apply_window_events(store, bronze_events, window_events, window, run_id)
+        return _stage_window_events(store, log_rows, window_events, window, run_id, seeding)
+    except BaseException:
+        log_rows.unpersist()
+        raise
     finally:
-        window_events.unpersist()
+        if seeding:
+            window_events.unpersist()
 
 
-def _apply_window_events(
+def publish_customer_changes(store: DeltaTableStore, outcome: CdcOutcome) -> None:
+    """Publish a staged candidate: the log's window, then SCD2, then SCD1, one commit each.
+
+    SCD1 records the history version it matches, so a run killed between the two commits
+    leaves readers of the pair (``read_customer_history``) on matching versions; its re-run
+    recomputes the same keys (the log's window then already holds the window's events) and
+    publishes the pair again.
+    """
+    if outcome.seeding_log:
+        store.overwrite(tables.CUSTOMER_EVENTS, outcome.log_rows)
+    else:
+        store.overwrite_window(
+            tables.CUSTOMER_EVENTS, outcome.log_rows, outcome.window, "_landing_date"
+        )
+    if outcome.staged_history is None or outcome.staged_customers is None:
+        # No event landed in the window, so no key is in scope: both MERGEs would replace
+        # nothing. Skipping them leaves the pair on the versions that already match.
+        outcome.writes = {
+            "history": store.unchanged(tables.CUSTOMER_HISTORY),
+            "customers": store.unchanged(tables.CUSTOMERS),
+        }
+        return
+    in_scope: dict[str, Any] = {
+        "scope": outcome.affected_keys,
+        "scope_keys": [KEY],
+        "scope_values": outcome.scope_values,
+        "volatile_columns": VOLATILE_COLUMNS,
+    }
+    outcome.writes["history"] = store.replace_keys(
+        tables.CUSTOMER_HISTORY, outcome.staged_history, row_keys=HISTORY_ROW_KEYS, **in_scope
+    )
+    history_version = outcome.writes["history"].version
+    with store.commit_metadata({HISTORY_VERSION: str(history_version)}):
+        outcome.writes["customers"] = store.replace_keys(
+            tables.CUSTOMERS, outcome.staged_customers, row_keys=[KEY], **in_scope
+        )
+    for published in (tables.CUSTOMER_HISTORY, tables.CUSTOMERS):
+        clear_staged_table(store, published)
+
+
+def _stage_window_events(
     store: DeltaTableStore,
-    bronze_events: DataFrame,
+    log_rows: DataFrame,
     window_events: DataFrame,
     window: DateWindow,
     run_id: str,
+    seeding: bool,
 ) -> CdcOutcome:
-    _record_events(store, bronze_events, window_events, window)
-    # Cached: the keys are the scope of the read of related events, both MERGEs and every
-    # check of the publish; unpersisted by the caller (CdcOutcome.release) after the checks.
+    # Cached: the keys are the scope of the read of related events, the staging, both MERGEs
+    # and every check; unpersisted by the caller (CdcOutcome.release) after the checks.
     affected = window_events.where(F.col(KEY).isNotNull()).select(KEY).distinct().persist()
     keys = [row[KEY] for row in affected.collect()]
     scope_values = keys if len(keys) <= KEY_LOOKUP_LIMIT else None
     in_window = F.expr(window.sql_predicate("_landing_date"))
-    related = _events_of(store, affected, scope_values).unionByName(
-        window_events.where(F.col(KEY).isNull())
-    )
+    if seeding:
+        related = log_rows.join(F.broadcast(affected), KEY, "left_semi")
+        related = related.unionByName(window_events.where(F.col(KEY).isNull()))
+    else:
+        # The log's copy of this window is replaced by the window's events as landed now.
+        logged = _events_of(store, affected, scope_values)
+        related = logged.where(~F.coalesce(in_window, F.lit(False))).unionByName(window_events)
     classified = classify_events(related).withColumn("_in_window", in_window).persist()
     try:
         counts = _disposition_counts(classified)
-        outcome = CdcOutcome(*_window_totals(counts), affected_keys=affected)
-        outcome.scope_values = scope_values
+        outcome = CdcOutcome(
+            *_window_totals(counts),
+            affected_keys=affected,
+            window=window,
+            log_rows=log_rows,
+            seeding_log=seeding,
+            scope_values=scope_values,
+        )
         any_quarantined = any(row[CDC_DISPOSITION] == Disposition.QUARANTINED for row in counts)
         outcome.missing_from_quarantine = _quarantine(store, classified, run_id, any_quarantined)
         if outcome.input_events == 0 and all(
             store.exists(t) for t in (tables.CUSTOMER_HISTORY, tables.CUSTOMERS)
         ):
-            # No event landed in the window, so no key is in scope: both MERGEs would replace
-            # nothing. Skipping them leaves the pair on the versions that already match.
-            outcome.writes = {
-                "history": store.unchanged(tables.CUSTOMER_HISTORY),
-                "customers": store.unchanged(tables.CUSTOMERS),
-            }
             return outcome
         accepted = classified.where(F.col(CDC_DISPOSITION) == Disposition.ACCEPTED)
-        history = build_customer_history(accepted).persist()
-        outcome.writes["history"] = store.replace_keys(
-            tables.CUSTOMER_HISTORY,
-            history,
-            scope=affected,
-            scope_keys=[KEY],
-            row_keys=HISTORY_ROW_KEYS,
-            scope_values=scope_values,
-            volatile_columns=VOLATILE_COLUMNS,
+        outcome.staged_history = stage_table(
+            store, tables.CUSTOMER_HISTORY, build_customer_history(accepted)
         )
-        # SCD1 records the history version it matches: a run killed between the two commits
-        # leaves readers of the pair (read_customer_history) on matching versions.
-        history_version = outcome.writes["history"].version
-        with store.commit_metadata({HISTORY_VERSION: str(history_version)}):
-            outcome.writes["customers"] = store.replace_keys(
-                tables.CUSTOMERS,
-                current_customers(history),
-                scope=affected,
-                scope_keys=[KEY],
-                row_keys=[KEY],
-                scope_values=scope_values,
-                volatile_columns=VOLATILE_COLUMNS,
-            )
-        history.unpersist()
+        outcome.staged_customers = stage_table(
+            store, tables.CUSTOMERS, current_customers(outcome.staged_history)
+        )
     except BaseException:
         affected.unpersist()
         raise
     finally:
         classified.unpersist()
     return outcome
-
-
-def _record_events(
-    store: DeltaTableStore, bronze_events: DataFrame, window_events: DataFrame, window: DateWindow
-) -> None:
-    """Make the log's rows of ``window`` exactly the window's events (one commit).
-
-    The first run on a lakehouse without the log (one built before it existed) seeds it from
-    every bronze event, so the customers it touches are rebuilt from their whole history.
-    """
-    if store.exists(tables.CUSTOMER_EVENTS):
-        store.overwrite_window(tables.CUSTOMER_EVENTS, window_events, window, "_landing_date")
-    else:
-        store.overwrite(tables.CUSTOMER_EVENTS, cleanse_customer_events(bronze_events))
 
 
 def _events_of(store: DeltaTableStore, keys: DataFrame, key_values: list[int] | None) -> DataFrame:

@@ -187,8 +187,10 @@ def publish_silver_window(
         "quarantine_table": store.identifier(target.quarantine),
     }
     if not blocking_checks_passed(results):
-        return rejected(store, target.table, results, window, date_column, extra=extra)
-    write = publish_window(store, target.table, window, date_column)
+        return rejected(
+            store, target.table, results, window, date_column, staged=staged, extra=extra
+        )
+    write = publish_window(store, target.table, staged, window, date_column)
     other_dates = _delete_older_versions_elsewhere(store, target, versions, window)
     if other_dates and report_other_dates is not None:
         report_other_dates(other_dates)

@@ -42,6 +42,16 @@ CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 192
 KEEP_BUILDS = 2
+# Audit before publish: a build is published only if it finds its own vectors again (a sample
+# searched with k=1 must come back at distance ~0), so a corrupt or mis-keyed build never
+# replaces the index readers use.
+SELF_RECALL_SAMPLE = 64
+MIN_SELF_RECALL = 0.95
+SAME_VECTOR_DISTANCE = 1e-3
+
+
+class IndexBuildRejected(RuntimeError):
+    """A build failed its audit; the published index is unchanged."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,40 @@ def build_index(vectors: np.ndarray):
     if len(vectors):
         index.add(np.arange(len(vectors), dtype=np.uint64), vectors)
     return index
+
+
+def self_recall(index, vectors: np.ndarray, sample: int = SELF_RECALL_SAMPLE) -> float:
+    """Share of a spread sample of ``vectors`` whose nearest neighbour in ``index`` leads back
+    to the same vector: its own row, or a row holding an identical vector (duplicate chunks
+    embed alike). A key that leads to another row's vector counts as a miss."""
+    if len(vectors) == 0:
+        return 1.0
+    picks = np.unique(np.linspace(0, len(vectors) - 1, num=min(sample, len(vectors)), dtype=int))
+    keys = np.asarray(index.search(vectors[picks], 1).keys).reshape(len(picks), -1)[:, 0]
+    valid = keys < len(vectors)
+    found = vectors[np.where(valid, keys, 0)].astype(np.float64)
+    asked = vectors[picks].astype(np.float64)
+    cosine = (found * asked).sum(axis=1) / (
+        np.linalg.norm(found, axis=1) * np.linalg.norm(asked, axis=1)
+    )
+    return float((valid & (1 - cosine < SAME_VECTOR_DISTANCE)).mean())
+
+
+def verify_build(index, vectors: np.ndarray) -> float:
+    """Refuse a build that does not hold every vector or cannot find its own (the self-recall
+    it measured otherwise)."""
+    if len(index) != len(vectors):
+        raise IndexBuildRejected(
+            f"the build holds {len(index)} vectors for {len(vectors)} rows; "
+            "the published index is unchanged"
+        )
+    recall = self_recall(index, vectors)
+    if recall < MIN_SELF_RECALL:
+        raise IndexBuildRejected(
+            f"the build found {recall:.0%} of its sampled vectors again (at least "
+            f"{MIN_SELF_RECALL:.0%} needed); the published index is unchanged"
+        )
+    return recall
 
 
 def library_version() -> str:

@@ -15,6 +15,7 @@ import pyarrow as pa
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     Config,
     MaterializeResult,
@@ -24,9 +25,17 @@ from dagster import (
 from pydantic import Field
 
 from lakehouse_assets.asset_factory import python_asset
+from lakehouse_assets.rejection import REJECTED_ROWS_KEY
+from lakehouse_assets.vector_index.audit import (
+    EMBEDDINGS_CHECK,
+    EMBEDDINGS_CHECK_DESCRIPTION,
+    audit_embeddings,
+    publish_embeddings,
+    rejected_embeddings_uri,
+)
 from lakehouse_assets.vector_index.chunking import chunk_document
 from lakehouse_assets.vector_index.embeddings import embed_documents
-from lakehouse_assets.vector_index.encoder import MODEL_NAME
+from lakehouse_assets.vector_index.encoder import DIMENSIONS, MODEL_NAME
 from lakehouse_assets.vector_index.knowledge_base import IndexStatus
 from lakehouse_assets.vector_index.sources import catalogue_documents, docs_documents
 from lakehouse_assets.vector_index.tables import (
@@ -39,6 +48,7 @@ from lakehouse_assets.vector_index.tables import (
     read_frame,
     sync_table,
 )
+from lakehouse_assets.windowed import naming_rejected
 
 KNOWLEDGE_BASE = {"knowledge_base"}
 
@@ -113,6 +123,14 @@ def documents(context: AssetExecutionContext, config: ChunkingConfig) -> Materia
     deps=["documents"],
     partitioned=False,
     required_resource_keys=KNOWLEDGE_BASE,
+    check_specs=[
+        AssetCheckSpec(
+            EMBEDDINGS_CHECK,
+            asset="document_embeddings",
+            blocking=True,
+            description=EMBEDDINGS_CHECK_DESCRIPTION,
+        )
+    ],
 )
 def document_embeddings(context: AssetExecutionContext) -> MaterializeResult:
     from lakehouse_assets.vector_index.encoder import shared_encoder
@@ -129,47 +147,33 @@ def document_embeddings(context: AssetExecutionContext) -> MaterializeResult:
         MODEL_NAME,
         now=dt.datetime.now(dt.UTC),
     )
-    outcome = sync_table(
-        kb.uri(DOCUMENT_EMBEDDINGS),
-        DOCUMENT_EMBEDDINGS,
-        run.rows,
-        change_columns=("content_hash", "model"),
+    audit = audit_embeddings(docs, run.rows, DIMENSIONS)
+    outcome = publish_embeddings(kb.root, kb.uri(DOCUMENT_EMBEDDINGS), run.rows, audit)
+    check = AssetCheckResult(
+        check_name=EMBEDDINGS_CHECK,
+        passed=audit.passed,
+        metadata={"chunks": audit.chunks, "embeddings": audit.embeddings, **audit.problems},
     )
+    run_metadata = {
+        "model": MODEL_NAME,
+        "chunks_embedded": run.embedded,
+        "chunks_reused": run.reused,
+        "embedding_seconds": round(run.seconds, 3),
+        "chunks_per_second": round(run.chunks_per_second, 1),
+    }
+    if outcome is None:
+        location = rejected_embeddings_uri(kb.root)
+        return MaterializeResult(
+            metadata={**run_metadata, "published": False, REJECTED_ROWS_KEY: location},
+            check_results=[naming_rejected(check, location)],
+        )
     return MaterializeResult(
         metadata={
             **_table_metadata(kb.uri(DOCUMENT_EMBEDDINGS), outcome),
-            "model": MODEL_NAME,
-            "chunks_embedded": run.embedded,
-            "chunks_reused": run.reused,
-            "embedding_seconds": round(run.seconds, 3),
-            "chunks_per_second": round(run.chunks_per_second, 1),
-        }
-    )
-
-
-@asset_check(
-    asset="document_embeddings",
-    name="document_embeddings_cover_documents",
-    blocking=True,
-    required_resource_keys=KNOWLEDGE_BASE,
-    description="Every chunk has exactly one embedding of its current content, and no more.",
-)
-def embeddings_cover_documents(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    kb = context.resources.knowledge_base
-    docs = read_frame(kb.uri(DOCUMENTS), ["chunk_id", "content_hash"])
-    vectors = read_frame(kb.uri(DOCUMENT_EMBEDDINGS), ["chunk_id", "content_hash"])
-    joined = docs.merge(vectors, on="chunk_id", how="outer", suffixes=("", "_embedded"))
-    problems = {
-        "chunks_without_embedding": int(joined["content_hash_embedded"].isna().sum()),
-        "embeddings_without_chunk": int(joined["content_hash"].isna().sum()),
-        "embeddings_of_old_content": int(
-            (joined.dropna()["content_hash"] != joined.dropna()["content_hash_embedded"]).sum()
-        ),
-        "duplicate_embeddings": int(vectors["chunk_id"].duplicated().sum()),
-    }
-    return AssetCheckResult(
-        passed=not any(problems.values()),
-        metadata={"chunks": len(docs), "embeddings": len(vectors), **problems},
+            **run_metadata,
+            "published": True,
+        },
+        check_results=[check],
     )
 
 
@@ -256,4 +260,4 @@ def index_not_stale(context: AssetCheckExecutionContext) -> AssetCheckResult:
 
 
 vector_index_assets = [documents, document_embeddings, document_index]
-vector_index_checks = [embeddings_cover_documents, index_row_count, index_not_stale]
+vector_index_checks = [index_row_count, index_not_stale]

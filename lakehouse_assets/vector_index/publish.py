@@ -19,6 +19,7 @@ from lakehouse_assets.vector_index.ann import (
     read_manifest,
     utc_now,
     vectors_of,
+    verify_build,
 )
 from lakehouse_assets.vector_index.tables import last_commit_time, open_table
 
@@ -37,6 +38,7 @@ def publish_local_index(index_root: Path, embeddings_uri: str, model: str) -> di
     started = time.perf_counter()
     index = build_index(vectors)
     seconds = time.perf_counter() - started
+    recall = verify_build(index, vectors)  # raises before CURRENT moves
     manifest = IndexManifest(
         table_uri=embeddings_uri,
         table_version=version,
@@ -60,5 +62,6 @@ def publish_local_index(index_root: Path, embeddings_uri: str, model: str) -> di
         "index_action": "built",
         "index_rows": manifest.rows,
         "index_build_seconds": round(seconds, 3),
+        "index_self_recall": round(recall, 3),
         "index_location": str(build),
     }
