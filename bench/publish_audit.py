@@ -10,7 +10,7 @@ then check it read back. It is reproduced here by swapping the staging primitive
 writes at their call sites, in the same process, on a copy of the same lakehouse, so both
 variants run the same day on the same history with the same JVM.
 
-``python bench/publish_audit.py [--scale-factor 0.1] [--history-days 100] [--repeats 2]``
+``python bench/publish_audit.py [--scale-factor 0.1] [--history-days 100] [--repeats 3]``
 (about 25 minutes on 2 cores at SF 0.1). Writes ``bench/results/publish_audit.json``.
 """
 
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale-factor", type=float, default=0.1)
     parser.add_argument("--history-days", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     args = parser.parse_args(argv)
     report = measure(args.workdir, args.scale_factor, args.history_days, args.repeats)

@@ -5,7 +5,9 @@ python -m lakehouse_assets_tests.stream_worker <lakehouse_root> <landing_root>
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 
 from lakehouse_assets.bronze.sources import ORDERS
 from lakehouse_assets.bronze.streaming import StreamLimits, run_bronze_stream
@@ -36,5 +38,20 @@ def run(root: str, landing: str) -> None:
     )
 
 
+def main() -> None:
+    """Run, then leave without the interpreter's teardown: a native thread aborting at exit
+    ("terminate called without an active exception", seen under load) would turn a finished
+    stream into exit code -6, which the tests read as the stream failing."""
+    try:
+        run(sys.argv[1], sys.argv[2])
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    run(sys.argv[1], sys.argv[2])
+    main()

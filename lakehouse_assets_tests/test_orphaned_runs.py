@@ -49,8 +49,12 @@ def test_a_killed_run_is_marked_failed_with_the_reason(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    worker = subprocess.Popen([sys.executable, "-c", _KILLED_RUN], env=env, start_new_session=True)
+    # The instance's storage is created here first: two processes creating the same SQLite
+    # storage at once can collide on its schema stamp.
     with DagsterInstance.from_config(str(home)) as instance:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", _KILLED_RUN], env=env, start_new_session=True
+        )
         deadline = time.monotonic() + 120
         while not _started(instance):
             assert time.monotonic() < deadline and worker.poll() is None, "the run never started"
