@@ -348,3 +348,47 @@ def _materializations(result):
         for e in result.all_events
         if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
     ]
+
+
+def _land_part(tpch_dir, landing, day: dt.date, part: int, size: int) -> None:
+    """A one-part snapshot file for ``day``: TPC-H part ``part`` with its size set to ``size``."""
+    target = landing / "part" / day.isoformat() / "part.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    select = (
+        f"SELECT * REPLACE ({int(size)} AS p_size) FROM read_parquet('{tpch_dir}/part.parquet', "
+        f"hive_partitioning = false) WHERE p_partkey = {int(part)}"
+    )
+    duckdb.sql(f"COPY ({select}) TO '{target}' (FORMAT PARQUET)")
+
+
+def test_a_blocking_failure_of_a_whole_table_rebuild_keeps_the_table(star, tpch_dir):
+    """A whole-table rebuild (dim_product) whose candidate breaks its contract (a part of size
+    99; sizes are 1-50) publishes nothing: Spark and delta-rs see the previous version, the
+    rejected candidate is in staging, and the corrected snapshot publishes normally."""
+    from lakehouse_assets.storage.staging import staging_table
+
+    settings, landing, store, instance, _, _ = star
+    day7, day8 = DAY4 + dt.timedelta(days=3), DAY4 + dt.timedelta(days=4)
+    version, before = store.version(gold.DIM_PRODUCT), contents(store, gold.DIM_PRODUCT)
+
+    _land_part(tpch_dir, landing, day7, part=1, size=99)
+    path = ["bronze_part", "dim_product"]
+    failed = materialize_day(
+        settings, day7, selection=path, raise_on_error=False, instance=instance
+    )
+    assert not failed.success
+    check = checks_by_name(failed, instance)["dim_product_contract"]
+    assert not check.passed and "rejected rows" in check.description
+    assert store.version(gold.DIM_PRODUCT) == version
+    assert RsDeltaTable(store.identifier(gold.DIM_PRODUCT)).version() == version
+    assert contents(store, gold.DIM_PRODUCT) == before
+    assert rejected_candidate(instance, failed.run_id, "dim_product")["published"] is False
+    staged = store.read(staging_table(gold.DIM_PRODUCT))
+    assert staged.count() == len(before)  # the whole candidate, part 1 at size 99
+    assert staged.where("part_id = 1").first()["size"] == 99
+
+    _land_part(tpch_dir, landing, day8, part=1, size=7)
+    assert materialize_day(settings, day8, selection=path, instance=instance).success
+    assert store.version(gold.DIM_PRODUCT) > version
+    assert store.read(gold.DIM_PRODUCT).where("part_id = 1").first()["size"] == 7
+    assert store.read(staging_table(gold.DIM_PRODUCT)).count() == 0

@@ -140,6 +140,40 @@ def test_a_failing_blocking_rule_stops_gold(spark, tmp_path):
     assert "silver_staging/orders" in where and "1992-01-02" in where
 
 
+def test_a_rejected_rerun_of_a_published_day_leaves_its_previous_version(spark, tmp_path):
+    """Audit before publish on a window that already has a version: a second extract for the
+    day brings an order without a customer (a blocking rule). The re-run publishes nothing:
+    delta-rs and Spark read exactly the previous version's rows, the candidate waits in
+    staging, and the next day's correct landing publishes normally."""
+    settings, instance = settings_for(tmp_path / "lh"), DagsterInstance.ephemeral()
+    landing, root = tmp_path / "lh" / "landing", tmp_path / "lh"
+    land(landing, "orders", "1992-01-02", "o.jsonl", jsonl(order(1), order(2)))
+    land(landing, "lineitem", "1992-01-02", "l.jsonl", jsonl(line(1, 1), line(2, 1)))
+    assert materialize_day(settings, DAY, selection=SILVER, instance=instance).success
+    orders = root / "silver" / "orders"
+    version = DeltaTable(str(orders)).version()
+
+    land(landing, "orders", "1992-01-02", "late.jsonl", jsonl(order(3, o_custkey=None)))
+    failed = materialize_day(
+        settings, DAY, selection=SILVER, raise_on_error=False, instance=instance
+    )
+    assert not failed.success
+    assert not checks_by_name(failed, instance)["order_customer_present"].passed
+    assert DeltaTable(str(orders)).version() == version
+    assert sorted(r["order_id"] for r in _rows(orders)) == [1, 2]
+    by_spark = spark.read.format("delta").load(str(orders)).select("order_id").collect()
+    assert sorted(r[0] for r in by_spark) == [1, 2]
+    assert sorted(r["order_id"] for r in _rows(root / "silver_staging" / "orders")) == [1, 2, 3]
+
+    day3 = "1992-01-03"
+    land(landing, "orders", day3, "o.jsonl", jsonl(order(4, day3)))
+    land(landing, "lineitem", day3, "l.jsonl", jsonl(line(4, 1, day3)))
+    next_day = dt.date(1992, 1, 3)
+    assert materialize_day(settings, next_day, selection=SILVER, instance=instance).success
+    assert sorted(r["order_id"] for r in _rows(orders)) == [1, 2, 4]
+    assert DeltaTable(str(orders)).version() > version
+
+
 def test_a_contract_violation_is_quarantined_and_a_later_correction_supersedes_it(spark, tmp_path):
     """Row-level contract violations go to quarantine naming the constraint (the date flows
     on); the corrected row landed on a later date replaces the quarantined one."""
