@@ -253,6 +253,7 @@ def test_a_blocking_gold_failure_publishes_nothing_and_keeps_the_rejected_rows(s
     check = checks_by_name(failed, instance)["fact_sales_grain_unique"]
     assert not check.passed
     assert store.version(gold.FACT_SALES) == good_version  # nothing was published
+    assert RsDeltaTable(store.identifier(gold.FACT_SALES)).version() == good_version
     assert contents(store, gold.FACT_SALES) == good
     # Not a materialization: the table did not change, so its freshness must not say so.
     meta = rejected_candidate(instance, failed.run_id, "fact_sales")
