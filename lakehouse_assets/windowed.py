@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from lakehouse_assets.partitions import DateWindow
-    from lakehouse_assets.storage import DeltaTableStore, TableSpec
+    from lakehouse_assets.storage import DeltaTableStore, TableSpec, WriteResult
 
 WindowChecks = Callable[["DataFrame"], list[AssetCheckResult]]
 
@@ -54,14 +54,7 @@ def overwrite_window_and_check(
     candidate reaches anyway, so staging it would cost a write and a commit for nothing."""
     write = store.overwrite_window(target, rows, window, date_column)
     return MaterializeResult(
-        metadata=materialization_metadata(
-            store,
-            target,
-            write=write,
-            window=window,
-            date_column=date_column,
-            partition_row_count=write.rows_written,
-        ),
+        metadata=_window_metadata(store, target, write, window, date_column),
         check_results=checks(store.read_window(target, window, date_column)),
     )
 
@@ -88,16 +81,29 @@ def audit_and_publish_window(
         return rejected(store, target, results, window, date_column, staged=staged)
     write = publish_window(store, target, staged, window, date_column)
     return MaterializeResult(
-        metadata=materialization_metadata(
-            store,
-            target,
-            write=write,
-            window=window,
-            date_column=date_column,
-            partition_row_count=write.rows_written,
-            extra={"published": True},
-        ),
+        metadata=_window_metadata(store, target, write, window, date_column, published=True),
         check_results=results,
+    )
+
+
+def _window_metadata(
+    store: DeltaTableStore,
+    target: TableSpec,
+    write: WriteResult,
+    window: DateWindow,
+    date_column: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A window write's metadata; its row count is the commit's own (a window overwrite
+    replaces every row of the window with exactly the rows it wrote)."""
+    return materialization_metadata(
+        store,
+        target,
+        write=write,
+        window=window,
+        date_column=date_column,
+        partition_row_count=write.rows_written,
+        extra=extra or None,
     )
 
 
