@@ -12,7 +12,6 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from lakehouse_assets.features.drift import measure_drift, population_stability_index
@@ -21,6 +20,7 @@ from lakehouse_assets.gold import tables as gold
 from lakehouse_assets.sample_data import land_tpch
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
+from .features_oracle import expected_snapshot
 from .lakehouse import (
     ORDER_FACT_PATH,
     checks_by_name,
@@ -47,41 +47,6 @@ def land_orders(landing, day: dt.date, name: str, orders: list[tuple[int, int, f
     land(landing, "orders", when, f"{name}.jsonl", jsonl(*records))
     lines = jsonl(*[line(k, 1, when) for k, _, _ in orders])
     land(landing, "lineitem", when, f"{name}.jsonl", lines)
-
-
-def delta_frame(root: str, spec) -> pd.DataFrame:
-    return DeltaTable(f"{root}/{spec.layer}/{spec.name}").to_pandas()
-
-
-def expected_snapshot(root: str, day: dt.date) -> pd.DataFrame:
-    """An independent (pandas) oracle: the features of ``day`` from the gold tables."""
-    facts = delta_frame(root, gold.FACT_ORDERS)
-    dim = delta_frame(root, gold.DIM_CUSTOMER)
-    dim = dim[~dim["is_unknown"]]
-    facts = facts[facts["order_date"] <= day].merge(
-        dim[["customer_key", "customer_id"]], on="customer_key"
-    )
-    in_effect = dim[(dim["effective_start_date"] <= day) & (day < dim["effective_end_date"])]
-    age = (pd.Timestamp(day) - pd.to_datetime(facts["order_date"])).dt.days
-    stats = facts.assign(last_30=age < 30, last_90=age < 90).groupby("customer_id")
-    history = pd.DataFrame(
-        {
-            "total_orders": stats.size(),
-            "lifetime_value": stats["total_price"].sum(),
-            "last_purchase_date": stats["order_date"].max(),
-            "orders_last_30_days": stats["last_30"].sum(),
-            "orders_last_90_days": stats["last_90"].sum(),
-        }
-    )
-    snapshot = in_effect[["customer_id", "market_segment"]].merge(
-        history, left_on="customer_id", right_index=True, how="left"
-    )
-    counts = ["total_orders", "orders_last_30_days", "orders_last_90_days"]
-    snapshot[counts] = snapshot[counts].fillna(0).astype(int)
-    snapshot["lifetime_value"] = snapshot["lifetime_value"].fillna(Decimal("0.00"))
-    last = snapshot["last_purchase_date"].astype(object)
-    snapshot["last_purchase_date"] = last.where(last.notna(), None)
-    return snapshot.sort_values("customer_id").reset_index(drop=True)
 
 
 def snapshot_of(store: DeltaTableStore, day: dt.date) -> pd.DataFrame:
