@@ -93,9 +93,15 @@ live: install
 bench-live: install
 	$(BIN)/python bench/live_latency.py --days 10
 
-# The README's lineage screenshot, from a running UI (make live), with headless Chromium.
+# The README's lineage pictures (the groups, and the gold layer expanded) from a running UI
+# (make dev or make live; UI_URL for another address), with headless Chromium. Fails, writing
+# nothing, if a node is cut off, a label is truncated or too small at the README's width.
+UI_URL ?= http://127.0.0.1:3000/asset-groups
 screenshot: install
-	$(BIN)/python docs/tools/screenshot_lineage.py --out docs/images/live_lineage.png
+	$(BIN)/python docs/tools/screenshot_lineage.py --url $(UI_URL) \
+		--out docs/images/lineage_groups.png
+	$(BIN)/python docs/tools/screenshot_lineage.py --url $(UI_URL) --expand gold \
+		--direction vertical --out docs/images/lineage_gold.png
 
 bench: install
 	$(BIN)/python bench/foundation.py

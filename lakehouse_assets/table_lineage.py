@@ -120,25 +120,47 @@ def side_table_key(table: TableSpec) -> AssetKey:
 
 def side_table_specs(assets_defs: Iterable[AssetsDefinition]) -> list[AssetSpec]:
     """One non-executable asset per table that assets write besides their own, downstream of
-    every asset that writes it, in the group of the table's layer."""
+    every asset that writes it, beside its writers (:func:`side_table_group`)."""
     writers: dict[str, list[AssetKey]] = {}
+    groups: dict[str, set[str]] = {}
     tables: dict[str, TableSpec] = {}
     for assets_def in assets_defs:
         for key, declared in declared_tables(assets_def).items():
             for table in declared[1:]:
                 tables.setdefault(table.qualified_name, table)
                 writers.setdefault(table.qualified_name, []).append(key)
+                groups.setdefault(table.qualified_name, set()).add(
+                    assets_def.group_names_by_key[key]
+                )
+
     return [
-        side_table_spec(table, writers[name], _names(writers[name]))
+        side_table_spec(
+            table, writers[name], _names(writers[name]), side_table_group(table, groups[name])
+        )
         for name, table in tables.items()
     ]
 
 
-def side_table_spec(table: TableSpec, writers: Sequence[AssetKey], written_by: str) -> AssetSpec:
-    """``table`` as a non-executable asset in its layer's group, downstream of ``writers``."""
+def side_table_group(table: TableSpec, writer_groups: Iterable[str]) -> str:
+    """The lineage group of a side table: its writers' group when they share one (the file
+    ledger beside bronze, ``monitoring.dq_metrics`` beside silver), so that its edges stay
+    inside that group instead of crossing the main flow; else its own layer's. The table's
+    schema stays what its name and ``lakehouse/layer`` tag say."""
+    shared = set(writer_groups)
+    return shared.pop() if len(shared) == 1 else table.layer
+
+
+def side_table_spec(
+    table: TableSpec,
+    writers: Sequence[AssetKey],
+    written_by: str,
+    group: str | None = None,
+) -> AssetSpec:
+    """``table`` as a non-executable asset downstream of ``writers``, in ``group`` (default:
+    its layer's)."""
     return AssetSpec(
         key=side_table_key(table),
-        group_name=table.layer,
+        group_name=group or table.layer,
         description=f"{table.comment} Written by {written_by}.",
         deps=writers,
         kinds={"delta"},

@@ -172,6 +172,9 @@ def invoke_in_dependency_order(
     order = TopologicalSorter(
         {key: {d for d in a.dependency_keys if d in by_key} for key, a in by_key.items()}
     ).static_order()
+    # The monitoring tables read the catalog, not their (absent) upstream: they go last, as
+    # their daily refresh comes after the day's tables.
+    order = sorted(order, key=lambda k: by_key[k].group_names_by_key[k] == "monitoring")
     resources = local_resources(settings)
     results = {}
     for key in order:

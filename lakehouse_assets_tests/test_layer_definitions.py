@@ -68,9 +68,44 @@ def test_every_side_table_is_downstream_of_what_writes_it(defs, table, writers):
     assert writers <= {k.to_user_string() for k in node.parent_keys}
     assert not node.is_executable  # filled by its writers' steps
     layer, name = table.split("/")
-    assert node.group_name == layer
+    # Beside its writers in the lineage: in their group, whatever schema the table is in.
+    assert {graph.get(k).group_name for k in node.parent_keys} == {node.group_name}
+    assert node.tags["lakehouse/layer"] == layer
     assert node.metadata["dagster/table_name"] == f"{layer}.{name}"
     assert node.description and "Written by" in node.description
+
+
+# Left to right in the lineage: an edge never runs back to an earlier layer.
+LINEAGE_ORDER = {"bronze": 0, "silver": 1, "gold": 2, "features": 3, "vector_index": 3}
+
+
+def test_the_lineage_reads_left_to_right_by_layer(defs):
+    """Every edge runs from a layer to itself or a later one, and a side table sits in its
+    writers' group; the monitoring tables that describe the whole lakehouse draw no edge at
+    all (they read the catalog and refresh on their own condition)."""
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        for parent in node.parent_keys:
+            source, target = graph.get(parent).group_name, node.group_name
+            assert LINEAGE_ORDER[source] <= LINEAGE_ORDER[target], (parent, key)
+    for name in ("data_dictionary", "pipeline_runs"):
+        node = graph.get(AssetKey(name))
+        assert not node.parent_keys and not node.child_keys, name
+        assert "refreshed daily" in (node.automation_condition.get_label() or ""), name
+    fan_in = max(len(graph.get(k).parent_keys) for k in graph.get_all_asset_keys())
+    assert fan_in <= 8, fan_in  # a node drawing edges from everything shows here first
+
+
+def test_the_dictionary_refreshes_when_the_table_catalog_changes():
+    from lakehouse_assets.monitoring.tables import PIPELINE_RUNS
+    from lakehouse_assets.observability.assets import catalog_code_version
+    from lakehouse_assets.storage import TableSpec
+
+    catalog = [PIPELINE_RUNS]
+    new_table = TableSpec("gold", "dim_store", comment="Stores.")
+    assert catalog_code_version(catalog) == catalog_code_version(list(catalog))
+    assert catalog_code_version(catalog) != catalog_code_version([*catalog, new_table])
 
 
 def test_every_table_asset_has_owner_code_version_tags_and_source(defs):

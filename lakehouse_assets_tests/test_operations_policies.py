@@ -158,7 +158,8 @@ def test_policies_are_applied_to_the_layer_groups():
             assert type(policy).__name__ == "CronFreshnessPolicy", key
         else:
             assert type(policy).__name__ == "TimeWindowFreshnessPolicy", key
-        automated = ("silver", "gold", "features", "vector_index")
+        # Bronze is started by what lands; the monitoring tables by their daily refresh.
+        automated = ("silver", "gold", "features", "vector_index", "monitoring")
         assert (condition is not None) == (layer in automated), key
     checks = {
         k.asset_key.to_user_string() for k in graph.asset_check_keys if k.name == "freshness_sla"
@@ -441,3 +442,38 @@ def test_repeats_of_a_long_incident_are_throttled():
     kinds = [book.observe_problem(_alert()).kind for _ in range(24)]
     assert kinds[:4] == ["open", "repeat", "repeat", "quiet_repeat"]
     assert kinds.count("repeat") == 2 + 2  # 2nd, 3rd, then every 12th occurrence
+
+
+def test_the_data_dictionary_refreshes_daily_and_when_its_code_changes():
+    """Dagster's own evaluator of automation conditions, on a driven clock: the dictionary
+    (no upstream) is requested once at gold's refresh tick (00:05 UTC by default), not
+    before or after, and once when its code version (its code or the catalog) changes."""
+    import warnings
+
+    from dagster import DagsterInstance, Definitions, evaluate_automation_conditions
+
+    defs = build_definitions(LakehouseSettings.from_env({}))
+    dictionary = defs.resolve_assets_def(AssetKey("data_dictionary"))
+    midnight = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
+
+    def requested(assets_def, minutes: int, cursor):  # type: ignore[no-untyped-def]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = evaluate_automation_conditions(
+                defs=Definitions(assets=[assets_def]),
+                instance=instance,
+                cursor=cursor,
+                evaluation_time=midnight + dt.timedelta(minutes=minutes),
+            )
+        return result.total_requested, result.cursor
+
+    with DagsterInstance.ephemeral() as instance:
+        counts, cursor = [], None
+        for minutes in (0, 4, 6, 8):
+            count, cursor = requested(dictionary, minutes, cursor)
+            counts.append(count)
+        assert counts == [0, 0, 1, 0]
+        changed = dictionary.map_asset_specs(lambda s: s.replace_attributes(code_version="new"))
+        count, cursor = requested(changed, 10, cursor)
+        assert count == 1
+        assert requested(changed, 12, cursor)[0] == 0

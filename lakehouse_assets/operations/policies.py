@@ -13,6 +13,9 @@
   (landing sensor -> bronze) flows on to the vector index without a schedule; the daily
   schedule stays the batch path. A snapshot table kept as known (``customer_features``) is
   built once per date: a late change upstream of an existing snapshot requests nothing.
+  The monitoring tables that describe the whole lakehouse (the data dictionary, the run
+  history) have no upstream edges; they refresh daily in gold's refresh window and when their
+  code changes (``catalog_refresh_automation``).
 
 Retries are an op property, so they are set by the asset factory (``operations/retries.py``).
 """
@@ -37,6 +40,9 @@ from lakehouse_assets.table_lineage import (
     SNAPSHOT_SEMANTICS_TAG,
     TABLE_ROLE_TAG,
 )
+
+# The layer of the tables that describe the lakehouse rather than read its assets.
+CATALOG_LAYER = "monitoring"
 
 
 def downstream_automation(
@@ -124,6 +130,20 @@ def whole_table_automation(
     ).with_label("rebuilt once when an input updated and daily, no upstream blocking check failed")
 
 
+def catalog_refresh_automation(daily_refresh_cron: str) -> AutomationCondition:
+    """A table that describes the lakehouse (``monitoring.data_dictionary``, ``pipeline_runs``)
+    and so reads no asset: refresh it once a day at ``daily_refresh_cron`` (UTC), counting for
+    its deadline like the whole tables', and when its code version changes (the dictionary's
+    covers the table catalog, see ``observability/assets.py``)."""
+    trigger = AutomationCondition.cron_tick_passed(
+        daily_refresh_cron, "UTC"
+    ) | AutomationCondition.code_version_changed().with_label("code changed")
+    return (
+        trigger.since_last_handled().with_label("the daily refresh or a code change")
+        & ~AutomationCondition.in_progress()
+    ).with_label("refreshed daily and when its code or the table catalog changes")
+
+
 def whole_table_refresh_cron(gold: SlaPolicy) -> str:
     """Five minutes into gold's daily refresh window (``deadline - lower_bound``, UTC): the
     daily refresh of the whole tables counts for that day's deadline."""
@@ -166,7 +186,7 @@ def automated_layers(
 ) -> set[str]:
     """The layers that materialize on their own: every layer with an SLA that reads another
     asset (silver through the vector index). A layer of sources only (bronze) is started by
-    what lands, the landing sensor; a layer without an SLA (monitoring) by its schedule."""
+    what lands, the landing sensor; the monitoring tables by ``catalog_refresh_automation``."""
     reads = {a.group_names_by_key[key] for a in assets_defs for key in a.keys if a.asset_deps[key]}
     return reads & set(sla_layers)
 
@@ -209,7 +229,9 @@ def asset_policies(
             changes["freshness_policy"] = snapshot_native
         elif layer in native:
             changes["freshness_policy"] = native[layer]
-        if layer in automated:
+        if layer == CATALOG_LAYER and not spec.deps:
+            changes["automation_condition"] = catalog_refresh_automation(refresh_cron)
+        elif layer in automated:
             changes["automation_condition"] = (
                 whole_table_automation(daily_tables, refresh_cron)
                 if spec.partitions_def is None
