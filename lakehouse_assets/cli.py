@@ -5,6 +5,7 @@ lakehouse materialize --start 1992-01-01 --end 1992-01-07   # default: the lande
 lakehouse instance                                # write $DAGSTER_HOME/dagster.yaml
 lakehouse tables                                  # where every table is, and its rows
 lakehouse data-dictionary --output docs/data_dictionary.md
+lakehouse alerts                                  # alerts waiting for a retry or undeliverable
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     replay.add_argument("--limit", type=int, default=None, help="At most this many.")
     replay.add_argument("--batch-size", type=int, default=1000)
     replay.add_argument("--throttle", type=float, default=0.0, help="Seconds between chunks.")
+    commands.add_parser(
+        "alerts",
+        help="Alerts the alert sensor is retrying or gave up on (Slack or PagerDuty refused).",
+    )
     connect = commands.add_parser(
         "spark-connect",
         help="Run a local Spark Connect server with Delta (Ctrl-C stops); point "
@@ -89,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "spark-connect":
         return run_spark_connect(args.port)
+    if args.command == "alerts":
+        return print_alert_outbox()
     if args.command == "replay-dead-letters":
         return replay_dead_letters(args)
     if args.command == "setup":
@@ -111,6 +118,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     print_tables()
     return 0
+
+
+def print_alert_outbox() -> int:
+    """Print what the alert sensor (in ``$DAGSTER_HOME``'s instance) is retrying and what it
+    gave up on; exit 1 if an alert was undeliverable, so a script or probe can tell."""
+    from dagster import DagsterInstance
+
+    from lakehouse_assets.operations.alert_router import alert_outbox_of, describe_outbox
+
+    outbox = alert_outbox_of(DagsterInstance.get())
+    if outbox is None:
+        print("the alert sensor has not run on this instance yet")
+        return 0
+    for line in describe_outbox(outbox, time.time()):
+        print(line)
+    return 1 if outbox.undeliverable else 0
 
 
 def run_spark_connect(port: int | None) -> int:

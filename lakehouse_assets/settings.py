@@ -68,6 +68,10 @@ class OperationsSettings:
         ui_url: Base URL of the Dagster UI, for run links in alerts.
         slack_enabled / slack_channel / slack_base_url: Slack Web API alerts.
         pagerduty_enabled / pagerduty_base_url: PagerDuty Events API v2 pages.
+        alert_retry_seconds: The first wait before an alert a service refused is tried again
+            (doubling, at most 10 minutes; a ``Retry-After`` the service sends wins).
+        alert_give_up_minutes: An alert still refused after this long is undeliverable: kept,
+            listed by ``lakehouse alerts``, announced through the other service.
     """
 
     bronze_sla_minutes: int = 15
@@ -86,6 +90,8 @@ class OperationsSettings:
     slack_base_url: str = DEFAULT_SLACK_BASE_URL
     pagerduty_enabled: bool = False
     pagerduty_base_url: str = DEFAULT_PAGERDUTY_BASE_URL
+    alert_retry_seconds: int = 30
+    alert_give_up_minutes: int = 60
     # The team that owns every asset (Dagster owner ``team:<owner>``; also the Databricks
     # clusters' owner tag).
     owner: str = "data-platform"
@@ -118,6 +124,8 @@ class OperationsSettings:
             pagerduty_base_url=(
                 environ.get("LAKEHOUSE_PAGERDUTY_BASE_URL") or DEFAULT_PAGERDUTY_BASE_URL
             ).rstrip("/"),
+            alert_retry_seconds=_non_negative_int(environ, "LAKEHOUSE_ALERT_RETRY_SECONDS", 30),
+            alert_give_up_minutes=_positive_int(environ, "LAKEHOUSE_ALERT_GIVE_UP_MINUTES", 60),
         )
 
 
@@ -338,16 +346,27 @@ def _flag_off(environ: Mapping[str, str], name: str) -> bool:
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not an integer") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _log_format(environ: Mapping[str, str]) -> Literal["json", "text"]:

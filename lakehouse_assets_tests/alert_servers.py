@@ -13,6 +13,11 @@ They implement what the lakehouse relies on, with the real services' validation 
   to the open incident (no new page); a resolve closes it.
 
 Every request is recorded (path, headers, parsed body) so tests assert exactly what was sent.
+
+Like the real services, either can refuse for a while (:meth:`_JsonServer.refuse_next`): HTTP 429
+with ``Retry-After`` (Slack's ``ratelimited`` body, PagerDuty's ``throttle event``), HTTP 500
+with an HTML page instead of JSON, or HTTP 200 with Slack's ``{"ok": false, ...}`` error. A
+refused request is recorded and changes nothing (no message, no incident).
 """
 
 from __future__ import annotations
@@ -52,11 +57,25 @@ class PagerDutyIncident:
     alerts: int = 1
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """One answer a server gives instead of handling a request."""
+
+    status: int
+    body: str  # sent as is: JSON, or an HTML error page
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+SERVER_ERROR_PAGE = "<html><body><h1>500 Internal Server Error</h1></body></html>"
+
+
 class _JsonServer:
     """A threaded HTTP server on an ephemeral localhost port."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.refusals: list[Refusal] = []
+        self.refused = 0
         self.lock = threading.Lock()
         owner = self
 
@@ -69,13 +88,25 @@ class _JsonServer:
                     body = json.loads(raw or "{}")
                 else:
                     body = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+                headers: tuple[tuple[str, str], ...] = ()
                 with owner.lock:
                     owner.requests.append(Recorded(self.path, dict(self.headers), body))
-                    status, answer = owner.handle(self.path, dict(self.headers), body)
-                payload = json.dumps(answer).encode()
+                    if owner.refusals:
+                        refusal = owner.refusals.pop(0)
+                        owner.refused += 1
+                        status, payload = refusal.status, refusal.body.encode()
+                        headers = refusal.headers
+                    else:
+                        status, answer = owner.handle(self.path, dict(self.headers), body)
+                        payload = json.dumps(answer).encode()
+                html = payload.startswith(b"<")
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header(
+                    "Content-Type", "text/html" if html else "application/json; charset=utf-8"
+                )
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -92,6 +123,18 @@ class _JsonServer:
 
     def handle(self, path: str, headers: dict[str, str], body: dict) -> tuple[int, dict]:
         raise NotImplementedError
+
+    def refuse_next(self, *refusals: Refusal) -> None:
+        """Answer the next requests with ``refusals``, in order, then serve normally."""
+        with self.lock:
+            self.refusals.extend(refusals)
+
+    def rate_limited(self, retry_after: int = 1) -> Refusal:
+        raise NotImplementedError
+
+    def server_error(self) -> Refusal:
+        """HTTP 500 with an HTML page (not JSON), as a proxy in front of a service sends."""
+        return Refusal(500, SERVER_ERROR_PAGE)
 
     def __enter__(self) -> _JsonServer:
         self.thread.start()
@@ -144,6 +187,15 @@ class SlackWebApiServer(_JsonServer):
             "ts": ts,
             "message": message,
         }
+
+    def rate_limited(self, retry_after: int = 1) -> Refusal:
+        """Slack's answer to too many messages: HTTP 429, ``Retry-After`` in seconds."""
+        body = json.dumps({"ok": False, "error": "ratelimited"})
+        return Refusal(429, body, (("Retry-After", str(retry_after)),))
+
+    def error(self, code: str) -> Refusal:
+        """Slack's refusal of the call: HTTP 200 with ``{"ok": false, "error": code}``."""
+        return Refusal(200, json.dumps({"ok": False, "error": code}))
 
     def top_level(self) -> list[SlackMessage]:
         return [m for m in self.messages if m.thread_ts is None]
@@ -202,6 +254,17 @@ class PagerDutyEventsServer(_JsonServer):
             if len(str(payload.get("summary") or "")) > 1024:
                 errors.append("'payload.summary' is too long")
         return errors
+
+    def rate_limited(self, retry_after: int = 1) -> Refusal:
+        """PagerDuty's throttling answer: HTTP 429 (it sends no ``Retry-After``)."""
+        body = json.dumps(
+            {
+                "status": "throttle event",
+                "message": "Requests for this service are arriving too quickly. Please retry "
+                "later.",
+            }
+        )
+        return Refusal(429, body)
 
     def events(self) -> list[dict]:
         return [r.body for r in self.requests]

@@ -310,3 +310,53 @@ def test_freshness_miss_on_a_frozen_clock_warns_and_is_recorded(spark, alerts):
     assert "WARNING: Freshness SLA miss" in message.text
     assert "docs/runbooks/sla_miss.md" in message.text
     assert alerts.pagerduty.requests == []
+
+
+def test_refused_alerts_arrive_exactly_once_and_a_lost_one_is_kept_and_announced(spark, alerts):
+    """The services refuse as the real ones do (429 with Retry-After, a 500 HTML page, Slack's
+    ``ok: false``): every alert still arrives, once. A permanent refusal (a revoked token)
+    makes the alert undeliverable: kept in the sensor's outbox, counted in the tick's message,
+    paged as a delivery incident, resolved once Slack takes messages again."""
+    from dataclasses import replace
+
+    from lakehouse_assets.operations.alert_router import DELIVERY_INCIDENT
+
+    operations = replace(alerts.settings.operations, alert_retry_seconds=0)
+    alerts.settings = replace(alerts.settings, operations=operations)
+    slack, pagerduty = alerts.slack, alerts.pagerduty
+    slack.refuse_next(slack.rate_limited(0), slack.server_error(), slack.error("fatal_error"))
+    pagerduty.refuse_next(pagerduty.rate_limited(), pagerduty.server_error())
+
+    failed_run = alerts.materialize_orders()
+    waiting = [alerts.tick() for _ in range(3)]
+    assert "2 waiting to be retried" in waiting[0], waiting
+    assert slack.messages == [] and pagerduty.pages == 1  # PagerDuty took its third attempt
+    alerts.tick()
+    [message] = slack.messages  # Slack took its fourth
+    assert failed_run in message.text
+    assert (slack.refused, pagerduty.refused) == (3, 2)
+    sent = len(slack.requests) + len(pagerduty.requests)
+    assert "0 waiting to be retried, 0 undeliverable" in alerts.tick()
+    assert len(slack.requests) + len(pagerduty.requests) == sent  # nothing sent twice
+
+    # The token is revoked: the repeat is refused for good.
+    slack.refuse_next(slack.error("invalid_auth"))
+    alerts.materialize_orders()
+    assert "1 undeliverable" in alerts.tick()
+    delivery = DELIVERY_INCIDENT.format(service="slack")
+    alerts.tick()  # the delivery incident pages on the next tick
+    assert pagerduty.incidents[delivery].status == "triggered"
+    assert "invalid_auth" in pagerduty.incidents[delivery].summary
+    assert SLACK_TOKEN not in pagerduty.incidents[delivery].summary
+    assert len(slack.messages) == 1
+
+    # Files land and the asset materializes: Slack takes the resolved reply again, in the
+    # first message's thread, and the delivery incident resolves.
+    land(alerts.landing, "orders", DAY.isoformat(), "o.jsonl", jsonl(order(1, DAY.isoformat())))
+    alerts.materialize_orders()
+    alerts.tick()
+    alerts.tick()
+    resolved = slack.messages[-1]
+    assert resolved.thread_ts == message.ts and "Resolved" in resolved.text
+    assert pagerduty.incidents[delivery].status == "resolved"
+    assert pagerduty.incidents["lakehouse:dev:run_failure:bronze_orders"].status == "resolved"

@@ -22,8 +22,51 @@ from lakehouse_assets.settings import DEFAULT_PAGERDUTY_BASE_URL, DEFAULT_SLACK_
 REQUEST_TIMEOUT_SECONDS = 10
 
 
+# Slack errors that no retry fixes: the token, the channel or the message is wrong.
+SLACK_PERMANENT_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "no_text",
+        "msg_too_long",
+        "invalid_arguments",
+    }
+)
+
+
 class AlertDeliveryError(RuntimeError):
-    """Slack or PagerDuty refused (or did not answer) an alert."""
+    """Slack or PagerDuty refused (or did not answer) an alert.
+
+    ``permanent``: retrying cannot help (a revoked token, an unknown channel, an invalid
+    event); ``retry_after``: the seconds the service asked to wait (HTTP 429)."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """The ``Retry-After`` header in seconds (None: absent or not a number of seconds)."""
+    value = None
+    if headers is not None:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 class SlackAlerts(SlackResource):
@@ -50,8 +93,13 @@ class SlackAlerts(SlackResource):
                 channel=self.channel, text=text, thread_ts=thread_ts, unfurl_links=False
             )
         except SlackApiError as error:
+            response = error.response
+            code = response.get("error") if isinstance(response.data, dict) else None
+            status = response.status_code
             raise AlertDeliveryError(
-                f"Slack chat.postMessage failed: {error.response.get('error')}"
+                f"Slack chat.postMessage failed: HTTP {status} {code or str(response.data)[:200]}",
+                permanent=code in SLACK_PERMANENT_ERRORS,
+                retry_after=retry_after_seconds(response.headers),
             ) from None
         except OSError as error:
             raise AlertDeliveryError(f"Slack unreachable at {self.base_url}: {error}") from None
@@ -78,8 +126,12 @@ class PagerDutyEvents(ConfigurableResource):
         except requests.RequestException as error:
             raise AlertDeliveryError(f"PagerDuty unreachable at {url}: {error}") from None
         if response.status_code != 202:
+            # 400: the event is invalid (or the routing key unknown), no retry fixes it; 429
+            # (throttled) and 5xx are PagerDuty's "try again later".
             raise AlertDeliveryError(
                 f"PagerDuty rejected a {event.get('event_action')} event: "
-                f"HTTP {response.status_code} {response.text[:300]}"
+                f"HTTP {response.status_code} {response.text[:300]}",
+                permanent=response.status_code in (400, 401, 403, 404),
+                retry_after=retry_after_seconds(response.headers),
             )
         return str(response.json()["dedup_key"])
