@@ -172,9 +172,16 @@ def invoke_in_dependency_order(
     order = TopologicalSorter(
         {key: {d for d in a.dependency_keys if d in by_key} for key, a in by_key.items()}
     ).static_order()
-    # The monitoring tables read the catalog, not their (absent) upstream: they go last, as
-    # their daily refresh comes after the day's tables.
-    order = sorted(order, key=lambda k: by_key[k].group_names_by_key[k] == "monitoring")
+    # The monitoring tables read the catalog and the run history, not an upstream asset: they
+    # go last, as their daily refresh comes after the day's tables, the dictionary very last
+    # (it describes every table that exists, the run history's included).
+    order = sorted(
+        order,
+        key=lambda k: (
+            by_key[k].group_names_by_key[k] == "monitoring",
+            k.path == ["data_dictionary"],
+        ),
+    )
     resources = local_resources(settings)
     results = {}
     for key in order:
