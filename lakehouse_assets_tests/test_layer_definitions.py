@@ -173,6 +173,7 @@ FOUNDATIONS = {
     "windowed",
     "rejection",
     "operations",
+    "faults",
 }
 READS_FROM = {
     "bronze": set(),

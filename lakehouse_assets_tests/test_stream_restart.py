@@ -1,7 +1,11 @@
-"""A stream killed mid-run (SIGKILL, no clean-up) and re-run ingests every file exactly once."""
+"""A stream killed mid-run (SIGKILL, no clean-up) and re-run ingests every file exactly once.
+
+The kill is deterministic: the worker kills itself at a named fault point (``faults.py``), and
+the test asserts the moment from disk before the re-run."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -16,6 +20,7 @@ from pyspark.sql import functions as F
 from lakehouse_assets.bronze.sources import ORDERS
 from lakehouse_assets.bronze.streaming import StreamLimits, run_bronze_stream
 from lakehouse_assets.bronze.tables import bronze_table
+from lakehouse_assets.faults import KILL_AT_ENV, fault_point
 from lakehouse_assets.monitoring.tables import INGESTED_FILES
 from lakehouse_assets.storage import DeltaTableStore, PathLocator
 
@@ -35,57 +40,56 @@ def _land_daily_orders(landing: Path, files: int) -> None:
         land(landing, "orders", day, f"orders_{day}.jsonl", jsonl(*(order(k, day) for k in keys)))
 
 
-def _start_worker(root: Path, landing: Path, *, stderr: int) -> subprocess.Popen:
-    """The orders stream in its own process (its own JVM), one file per micro-batch."""
+def _start_worker(
+    root: Path, landing: Path, *, stderr: int, kill_at: str | None = None
+) -> subprocess.Popen:
+    """The orders stream in its own process (its own JVM), one file per micro-batch;
+    ``kill_at``: the fault point (``faults.py``) where it kills itself."""
+    env = {k: v for k, v in os.environ.items() if k != KILL_AT_ENV}
+    if kill_at is not None:
+        env[KILL_AT_ENV] = kill_at
     return subprocess.Popen(
         [sys.executable, "-m", "lakehouse_assets_tests.stream_worker", str(root), str(landing)],
         cwd=Path(__file__).resolve().parents[1],
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=stderr,
+        env=env,
     )
 
 
-def _commits(log_dir: Path) -> int:
-    return len(list(log_dir.glob("*.json"))) if log_dir.exists() else 0
+def _batches(spark, path: Path, column: str) -> int:  # type: ignore[no-untyped-def]
+    """Distinct micro-batches a Delta table holds rows of (0 if it does not exist)."""
+    if not (path / "_delta_log").exists():
+        return 0
+    return spark.read.format("delta").load(str(path)).select(column).distinct().count()
 
 
-def _kill_inside_a_batch(process: subprocess.Popen, root: Path, timeout: float = 240) -> str:
-    """SIGKILL the worker's process group at the most dangerous moment we can observe: after
-    a micro-batch's bronze commit and before the stream commits the batch to its checkpoint.
-    Falls back to killing between batches; the assertions hold either way."""
-    bronze_log = root / "bronze" / "orders" / "_delta_log"
-    stream_commits = root / "_checkpoints" / "bronze" / "orders" / "commits"
-    deadline = time.monotonic() + timeout
-    moment = "timeout"
-    while time.monotonic() < deadline and process.poll() is None:
-        batches_written = _commits(bronze_log) - 1  # version 0 creates the table
-        batches_committed = (
-            len([p for p in stream_commits.glob("[0-9]*")]) if stream_commits.exists() else 0
-        )
-        if batches_committed >= 2 and batches_written > batches_committed:
-            moment = f"inside batch {batches_committed} (bronze written, checkpoint not)"
-            break
-        if batches_committed >= 4:
-            moment = f"between batches ({batches_committed} committed)"
-            break
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    return moment
-
-
-def test_killed_stream_resumes_without_duplicates_or_losses(spark, tmp_path):
+@pytest.mark.parametrize(
+    ("point", "ledger_batches"),
+    [("bronze.rows_written", 2), ("bronze.ledger_written", 3)],
+)
+def test_a_stream_killed_right_after_a_named_commit_resumes_exactly_once(
+    spark, tmp_path, point, ledger_batches
+):
+    """SIGKILL in the third micro-batch, right after the named commit (no clean-up, the JVM
+    killed with it): bronze holds three batches, the ledger two or three, the stream's
+    checkpoint two. The re-run ingests every file exactly once."""
     landing, root = tmp_path / "landing", tmp_path / "lh"
     _land_daily_orders(landing, FILES)
-    worker = _start_worker(root, landing, stderr=subprocess.DEVNULL)
-    moment = _kill_inside_a_batch(worker, root)
-    print(f"worker killed {moment}")
+    worker = _start_worker(root, landing, stderr=subprocess.PIPE, kill_at=f"{point}@3")
+    _, stderr = worker.communicate(timeout=300)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)  # its JVM
+    assert worker.returncode == -signal.SIGKILL, stderr.decode()[-2000:]
+    assert f"killed at {point} (occurrence 3)" in stderr.decode()
+    # The moment, read from disk: what a restart finds.
+    assert _batches(spark, root / "bronze" / "orders", "_batch_id") == 3
+    assert _batches(spark, root / "monitoring" / "ingested_files", "batch_id") == ledger_batches
+    commits = root / "_checkpoints" / "bronze" / "orders" / "commits"
+    assert len([p for p in commits.glob("[0-9]*")]) == 2
 
     store = DeltaTableStore(spark, PathLocator(str(root)))
-    partial = store.read(bronze_table(ORDERS)).count() if store.exists(bronze_table(ORDERS)) else 0
-    assert partial < FILES * ORDERS_PER_FILE, "the worker finished before it could be killed"
-
     run_bronze_stream(
         spark,
         store,
@@ -103,6 +107,14 @@ def test_killed_stream_resumes_without_duplicates_or_losses(spark, tmp_path):
     per_batch = dict(bronze.groupBy("_batch_id").count().collect())
     for row in ledger.groupBy("batch_id").agg(F.sum("bronze_rows").alias("rows")).collect():
         assert per_batch.get(row.batch_id, 0) == row.rows, row.batch_id
+
+
+def test_a_fault_point_is_inert_unless_named(monkeypatch):
+    monkeypatch.setenv(KILL_AT_ENV, "bronze.ledger_written@2")
+    fault_point("bronze.rows_written")  # another point: nothing happens
+    fault_point("bronze.ledger_written")  # the first occurrence: nothing happens
+    monkeypatch.delenv(KILL_AT_ENV)
+    fault_point("bronze.ledger_written")  # unset: nothing happens
 
 
 def test_two_runs_of_one_source_at_once_both_succeed_without_duplicates(spark, tmp_path):

@@ -48,6 +48,7 @@ from lakehouse_assets.bronze.tables import (
     SOURCE_SYSTEM,
     bronze_table,
 )
+from lakehouse_assets.faults import fault_point
 from lakehouse_assets.monitoring.tables import INGESTED_FILES, SCHEMA_CHANGES
 from lakehouse_assets.storage import IdempotentWrite
 
@@ -196,7 +197,9 @@ def ingest_batch(
         ] + [FileAccount(p, status=REJECTED, reject_reason=r) for p, r in sorted(rejected.items())]
         if parsed is not None:
             _write_rows(store, source, parsed, schema, outcome, token)
+        fault_point("bronze.rows_written")  # crash tests (faults.py)
         _write_ledger(spark, store, source, outcome, token)
+        fault_point("bronze.ledger_written")
         if drifts:
             _write_schema_changes(spark, store, source, drifts, outcome.batch_id, token)
     finally:
