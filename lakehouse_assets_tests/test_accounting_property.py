@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from lakehouse_assets.bronze.sources import ORDERS
@@ -42,13 +43,64 @@ first_wave = st.fixed_dictionaries({day: files for day in DAYS})
 redelivery = st.dictionaries(st.sampled_from(DAYS), files, min_size=1, max_size=2)
 
 
+# Orders of different sources' customers do not interact (silver keeps the newest version per
+# order), so one lakehouse takes several landing scenarios at once: scenario i's orders are
+# keyed apart from the others' and its files land beside theirs. Each example runs
+# SCENARIOS_PER_RUN random scenarios under one random run plan: 10 x 5 = 50 scenarios and
+# 5 plans per suite run, plus the edge cases below.
+SCENARIOS_PER_RUN = 10
+
+
 @st.composite
 def scenarios(draw):
-    """Waves of landed files; after each wave, either one range run over the wave's dates or
-    one run per date in a random order."""
-    waves = [draw(first_wave), *draw(st.lists(redelivery, max_size=1))]
+    """Waves of landed files (SCENARIOS_PER_RUN independent scenarios, each with its own
+    first wave and optional re-delivery); after each wave, either one range run over the
+    wave's dates or one run per date in a random order."""
+    per_scenario = draw(
+        st.lists(
+            st.tuples(first_wave, st.lists(redelivery, max_size=1)),
+            min_size=SCENARIOS_PER_RUN,
+            max_size=SCENARIOS_PER_RUN,
+        )
+    )
+    waves = combined_waves(per_scenario)
     plans = [draw(st.one_of(st.just("range"), st.permutations(sorted(w)))) for w in waves]
     return waves, plans, draw(st.booleans())
+
+
+def combined_waves(per_scenario) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Wave j of every scenario as one wave: day -> files, scenario i's order keys moved by
+    1000 * i (its files keep their own records)."""
+    depth = 1 + max(len(later) for _, later in per_scenario)
+    waves: list[dict] = [{} for _ in range(depth)]
+    for i, (first, later) in enumerate(per_scenario):
+        for j, wave in enumerate([first, *later]):
+            for day, day_files in wave.items():
+                moved = [[_moved(r, i) for r in records] for records in day_files]
+                waves[j].setdefault(day, []).extend(moved)
+    return waves
+
+
+def _moved(record, scenario: int):  # type: ignore[no-untyped-def]
+    kind, value, total = record
+    return (kind, value + 1000 * scenario, total) if kind == "good" else record
+
+
+# The edge cases, always run: a day whose file holds only malformed lines, an empty file, the
+# same order re-delivered with a new total (the later wave wins), duplicate lines, and the
+# per-date plan in reverse order.
+EDGE_CASES = (
+    [
+        {
+            DAYS[0]: [[("bad", MALFORMED[0], 0), ("bad", MALFORMED[2], 0)]],
+            DAYS[1]: [[]],
+            DAYS[2]: [[("good", 1, 100), ("good", 2, 200)], [("good", 3, 300)]],
+        },
+        {DAYS[2]: [[("good", 1, 111)]], DAYS[0]: [[("good", 1, 99)]]},
+    ],
+    [sorted(DAYS, reverse=True), [DAYS[2], DAYS[0]]],
+    True,
+)
 
 
 def _lines(records, day: dt.date, duplicate_lines: bool) -> list[str]:
@@ -113,10 +165,13 @@ def _run(settings_, plan, wave) -> list:
 
 
 @settings(
-    max_examples=2,
+    max_examples=int(os.environ.get("LAKEHOUSE_ACCOUNTING_EXAMPLES", "5")),
     deadline=None,
+    # No shrinking: every candidate re-runs Spark, and a failing example is printed whole.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@example(case=EDGE_CASES)
 @given(case=scenarios())
 def test_random_landings_and_run_orders_match_the_oracle(spark, tmp_path_factory, case):
     waves, plans, duplicate_lines = case

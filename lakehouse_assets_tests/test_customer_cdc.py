@@ -6,6 +6,7 @@ runs - with the bronze table given as a DataFrame of everything landed so far.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -14,7 +15,7 @@ import tempfile
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from lakehouse_assets.partitions import DateWindow
@@ -320,6 +321,57 @@ def arrivals(draw):
     return events, [shuffled[a:b] for a, b in itertools.pairwise(bounds)]
 
 
+# Histories of different customers are independent (CDC orders and versions per key), so one
+# Spark run applies many: history i's keys and sequence numbers are moved out of the others'
+# way and its batch j lands with everyone's batch j. 12 histories x 5 examples = 60 random
+# histories per suite run for the Spark cost of 5.
+HISTORIES_PER_RUN = 12
+
+
+def moved(event: Event, history: int) -> Event:
+    """``event`` as history ``history``'s: its own customers and sequence numbers."""
+    seq = event.seq + 1000 * history
+    return dataclasses.replace(event, key=event.key + 10 * history, seq=seq, ts=at(seq))
+
+
+def combined(cases: list[tuple[list[Event], list[list[Event]]]]) -> tuple[list, list]:
+    """Independent ``(events, batches)`` cases as one: every event moved to its history's
+    keys, batch j of the result = batch j of every case."""
+    events = [moved(e, i) for i, (history, _) in enumerate(cases) for e in history]
+    depth = max(len(batches) for _, batches in cases)
+    landed = [
+        [
+            moved(e, i)
+            for i, (_, batches) in enumerate(cases)
+            if j < len(batches)
+            for e in batches[j]
+        ]
+        for j in range(depth)
+    ]
+    return events, landed
+
+
+# The edge cases, always run: a delete that arrives before its create, a re-create after a
+# delete, a re-delivery in a later batch, a conflicting re-send of a sequence number, and
+# every event of a key in one batch.
+EDGE_CASES = [
+    ([ev("c", 1, 1), ev("d", 2, 1)], [[ev("d", 2, 1)], [ev("c", 1, 1)]]),
+    (
+        [ev("c", 1, 1), ev("d", 2, 1), ev("c", 3, 1, segment="MACHINERY")],
+        [[ev("c", 1, 1), ev("d", 2, 1)], [ev("c", 3, 1, segment="MACHINERY")]],
+    ),
+    ([ev("c", 1, 1), ev("u", 2, 1)], [[ev("c", 1, 1), ev("u", 2, 1)], [ev("u", 2, 1)]]),
+    (
+        [ev("c", 1, 1), ev("u", 2, 1), ev("u", 2, 1, balance="9.99")],
+        [[ev("c", 1, 1)], [ev("u", 2, 1, balance="9.99"), ev("u", 2, 1)]],
+    ),
+    (
+        [ev("c", 1, 1), ev("u", 2, 1), ev("u", 3, 1)],
+        [[ev("u", 3, 1), ev("c", 1, 1), ev("u", 2, 1)]],
+    ),
+]
+
+
 @settings(
     max_examples=int(os.environ.get("LAKEHOUSE_CDC_EXAMPLES", "5")),
     deadline=None,
@@ -327,9 +379,10 @@ def arrivals(draw):
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(case=arrivals())
-def test_any_batch_split_and_arrival_order_gives_the_same_tables(spark, case):
-    events, batches = case
+@example(cases=EDGE_CASES)
+@given(cases=st.lists(arrivals(), min_size=HISTORIES_PER_RUN, max_size=HISTORIES_PER_RUN))
+def test_any_batch_split_and_arrival_order_gives_the_same_tables(spark, cases):
+    events, batches = combined(cases)
     root = tempfile.mkdtemp(prefix="cdc_property_")
     try:
         store = DeltaTableStore(spark, PathLocator(root))
@@ -339,6 +392,14 @@ def test_any_batch_split_and_arrival_order_gives_the_same_tables(spark, case):
         assert scd2(store) == expected.scd2
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_independent_histories_combine_without_touching_each_other():
+    """The combination keeps each history's keys, order and batches apart."""
+    events, batches = combined(EDGE_CASES[:2])
+    assert {e.key for e in events} == {1, 11}
+    assert [len(b) for b in batches] == [1 + 2, 1 + 1]
+    assert {e.seq for e in events if e.key == 11} == {1001, 1002, 1003}
 
 
 def test_history_integrity_check_catches_broken_history(spark):
