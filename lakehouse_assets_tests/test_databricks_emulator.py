@@ -331,3 +331,24 @@ def test_volume_files_move_through_the_files_api_of_the_real_sdk(tmp_path):
     without_dbfs = DatabricksEmulator(tmp_path / "no_dbfs", tokens={TOKEN: "u"}, dbfs_root=False)
     with without_dbfs, pytest.raises(PermissionDenied, match="DBFS root is disabled"):
         WorkspaceClient(host=without_dbfs.url, token=TOKEN).dbfs.get_status("/")
+
+
+def test_a_node_cannot_import_the_project_or_its_tests(tmp_path):
+    """The emulated nodes' interpreter has the runtime's libraries but not the project: a job
+    reaches it only through what it ships (the step launcher's code archive, a wheel)."""
+    import subprocess
+
+    from .databricks_emulator.clusters import node_environment, node_python
+
+    python = node_python(tmp_path)
+    env = node_environment(python)
+
+    def imports(module: str) -> subprocess.CompletedProcess:
+        code = f"import {module}"
+        return subprocess.run([python, "-c", code], env=env, cwd=tmp_path, capture_output=True)
+
+    for runtime_library in ("pyspark", "pyarrow", "delta"):
+        assert imports(runtime_library).returncode == 0, runtime_library
+    for project in ("lakehouse_assets", "lakehouse_assets_tests"):
+        failed = imports(project)
+        assert failed.returncode != 0 and b"ModuleNotFoundError" in failed.stderr, project

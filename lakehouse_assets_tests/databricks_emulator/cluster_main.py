@@ -15,9 +15,14 @@ import sys
 
 
 def main(conf_json: str, handshake: str) -> None:
-    from lakehouse_assets.resources.spark import start_local_session
+    # The runtime's own Spark, not the project's session helper: a node runs the node Python
+    # (clusters.node_python), where the project is not installed.
+    from pyspark.sql import SparkSession
 
-    session = start_local_session(json.loads(conf_json))
+    builder = SparkSession.builder
+    for key, value in {"spark.log.level": "ERROR", **json.loads(conf_json)}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     parameters = session.sparkContext._gateway.gateway_parameters
     with open(f"{handshake}.tmp", "w") as out:
         json.dump({"port": parameters.port, "secret": parameters.auth_token}, out)

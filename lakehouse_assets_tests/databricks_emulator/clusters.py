@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import threading
@@ -60,13 +61,33 @@ class Cluster:
         }
 
 
-def node_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+# A node's Python: the orchestrator's interpreter and installed libraries (the runtime's
+# pyspark, pyarrow, ... and the cluster libraries a job asks for, checked at submission), but
+# started without ``site`` (``-S``), so no ``.pth`` file runs: the project's editable install
+# and its tests are not importable. A step reaches the project only the way a real cluster
+# does, through what the job ships (the step launcher's code archive, a wheel library).
+NODE_PYTHON = "python3-node"
+
+
+def node_python(folder: Path) -> str:
+    """The node interpreter (a wrapper in ``folder``), created once per folder."""
+    wrapper = folder / NODE_PYTHON
+    if not wrapper.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+        wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def node_environment(python: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """A clean process environment, as on a fresh node: nothing leaks from the caller."""
     env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
     env["PYTHONUNBUFFERED"] = "1"
+    # The runtime's libraries, as plain path entries (``.pth`` files are not processed).
+    env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())
     # The runtime points every node's Spark at its own Python (/databricks/python3 there): the
     # one with the runtime's libraries (pyarrow), for Python UDFs and mapInArrow workers.
-    env["PYSPARK_PYTHON"] = sys.executable
+    env["PYSPARK_PYTHON"] = python
     env.update(extra or {})
     return env
 
@@ -158,19 +179,21 @@ class ClusterManager:
         folder.mkdir(parents=True, exist_ok=True)
         cluster.state = "PENDING"
         cluster.log_path = folder / "driver.log"
+        python = node_python(folder)
         env = node_environment(
+            python,
             {
                 "DATABRICKS_RUNTIME_VERSION": runtime_version(cluster.spec["spark_version"]),
                 "SPARK_LOCAL_IP": "127.0.0.1",
                 **(cluster.spec.get("spark_env_vars") or {}),
-            }
+            },
         )
         handshake = folder / "gateway.json"
         handshake.unlink(missing_ok=True)
         with cluster.log_path.open("wb") as log:
             process = subprocess.Popen(
                 [
-                    sys.executable,
+                    python,
                     str(CLUSTER_MAIN),
                     json.dumps(self.cluster_conf(cluster)),
                     str(handshake),

@@ -13,7 +13,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from lakehouse_assets_tests.databricks_emulator.clusters import (
     ClusterLaunchError,
     ClusterManager,
     node_environment,
+    node_python,
     runtime_version,
 )
 
@@ -256,7 +256,9 @@ class RunExecutor:
         task.folder = self.root / "runs" / str(task.run_id)
         task.folder.mkdir(parents=True, exist_ok=True)
         python_task = task.spec["spark_python_task"]
+        python = node_python(task.folder)
         env = node_environment(
+            python,
             {
                 "DATABRICKS_RUNTIME_VERSION": runtime_version(cluster.spec["spark_version"]),
                 "PYSPARK_GATEWAY_PORT": str(cluster.gateway["port"]),
@@ -271,14 +273,14 @@ class RunExecutor:
                     }
                 ),
                 **(cluster.spec.get("spark_env_vars") or {}),
-            }
+            },
         )
         task.start_time = now_ms()
         task.state = run.state = _state("RUNNING", message="In run")
         timeout = run.request.get("timeout_seconds") or task.spec.get("timeout_seconds") or 0
         with (task.folder / "stdout").open("wb") as out, (task.folder / "stderr").open("wb") as err:
             run.process = subprocess.Popen(
-                [sys.executable, str(TASK_RUNNER)],
+                [python, str(TASK_RUNNER)],
                 stdout=out,
                 stderr=err,
                 env=env,
