@@ -125,7 +125,8 @@ def print_alert_outbox() -> int:
     gave up on; exit 1 if an alert was undeliverable, so a script or probe can tell."""
     from dagster import DagsterInstance
 
-    from lakehouse_assets.operations.alert_router import alert_outbox_of, describe_outbox
+    from lakehouse_assets.operations.alert_router import alert_outbox_of
+    from lakehouse_assets.operations.outbox import describe_outbox
 
     outbox = alert_outbox_of(DagsterInstance.get())
     if outbox is None:

@@ -319,7 +319,7 @@ def test_refused_alerts_arrive_exactly_once_and_a_lost_one_is_kept_and_announced
     paged as a delivery incident, resolved once Slack takes messages again."""
     from dataclasses import replace
 
-    from lakehouse_assets.operations.alert_router import DELIVERY_INCIDENT
+    from lakehouse_assets.operations.alert_delivery import DELIVERY_INCIDENT
 
     operations = replace(alerts.settings.operations, alert_retry_seconds=0)
     alerts.settings = replace(alerts.settings, operations=operations)

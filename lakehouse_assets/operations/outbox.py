@@ -24,6 +24,7 @@ the sensor's cursor.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -157,3 +158,22 @@ class Outbox:
             degraded=dict(data.get("degraded", {})),
             sequence=int(data.get("sequence", 0)),
         )
+
+
+def describe_outbox(outbox: Outbox, now: float) -> list[str]:
+    """Lines for on-call: the alerts waiting for a retry, then the undeliverable ones."""
+    lines = [f"{len(outbox.pending)} alerts waiting for a retry"]
+    for n in outbox.pending:
+        wait = max(0.0, n.next_attempt_at - now)
+        lines.append(
+            f"  {n.service:9} {n.subject} - {n.attempts} attempts, next in {wait:.0f}s"
+            + (f" ({n.last_error})" if n.last_error else "")
+        )
+    lines.append(f"{len(outbox.undeliverable)} alerts undeliverable")
+    for lost in outbox.undeliverable:
+        given_up = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(lost["given_up_at"]))
+        lines.append(
+            f"  {lost['service']:9} {lost['subject']} - gave up {given_up} UTC after "
+            f"{lost['attempts']} attempts: {lost['error']}"
+        )
+    return lines
