@@ -76,7 +76,12 @@ def build_definitions(settings: LakehouseSettings | None = None) -> Definitions:
         restore_definitions(settings.auto_restore, tables),
         lifecycle_definitions(settings.lifecycle, tables, launcher_layers, settings.log_format),
         bronze.landing_defs(settings, table_assets, DAILY_JOB_NAME),
-        jobs_defs(freshness_check_keys(graph), settings.log_format),
+        jobs_defs(
+            graph,
+            freshness_check_keys(graph),
+            settings.log_format,
+            settings.operations.daily_schedule_cron,
+        ),
         operations.build_defs(
             settings, graph, bronze.landed_since(settings), bronze.snapshot_selection()
         ),

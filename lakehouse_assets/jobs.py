@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
     AssetCheckKey,
+    AssetKey,
+    AssetsDefinition,
     AssetSelection,
     Definitions,
     RunRequest,
@@ -22,6 +25,7 @@ from dagster import (
     define_asset_job,
     schedule,
 )
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from lakehouse_assets.operations.freshness_checks import FRESHNESS_JOB_NAME
 from lakehouse_assets.partitions import PARTITION_CALENDAR, PartitionCalendar, daily_partitions
@@ -37,19 +41,46 @@ def run_logging_config(log_format: str) -> dict[str, Any]:
     return {"loggers": {logger_name: {"config": {"log_level": "DEBUG"}}}}
 
 
-def jobs_defs(freshness_check_keys: Sequence[AssetCheckKey], log_format: str) -> Definitions:
-    """The batch jobs over the whole graph and their schedules; ``freshness_check_keys``: the
-    SLA checks, which run on their own sensor, not inside the runs they judge."""
+@dataclass(frozen=True)
+class JobTarget:
+    """The assets and checks a job's runs execute, named in each scheduled run request."""
+
+    assets: tuple[AssetKey, ...]
+    checks: tuple[AssetCheckKey, ...]
+
+    @classmethod
+    def of(cls, selection: AssetSelection, graph: Sequence[AssetsDefinition]) -> JobTarget:
+        """``selection`` resolved over ``graph`` (the freshness checks, which ``selection``
+        leaves out, are not in it: they are built over the graph, after it)."""
+        asset_graph = AssetGraph.from_assets(graph)
+        return cls(
+            tuple(sorted(selection.resolve(asset_graph, allow_missing=True), key=str)),
+            tuple(sorted(selection.resolve_checks(asset_graph, allow_missing=True), key=str)),
+        )
+
+
+def jobs_defs(
+    graph: Sequence[AssetsDefinition],
+    freshness_check_keys: Sequence[AssetCheckKey],
+    log_format: str,
+    daily_schedule_cron: str = "0 5 * * *",
+) -> Definitions:
+    """The batch jobs over the assets of ``graph`` and their schedules;
+    ``freshness_check_keys``: the SLA checks, which run on their own sensor, not inside the
+    runs they judge; ``daily_schedule_cron``: when the daily job runs the previous day
+    (``LAKEHOUSE_DAILY_SCHEDULE_CRON``)."""
     logging_config = run_logging_config(log_format)
     freshness_checks = AssetSelection.checks(*freshness_check_keys)
+    # pipeline_runs is unpartitioned (it reads run history, not order dates): own schedule.
+    # Every table the steps build (the side tables are filled by those steps).
+    daily_selection = (
+        AssetSelection.all().materializable() - AssetSelection.assets("pipeline_runs")
+    ) - freshness_checks
+    bronze_selection = AssetSelection.groups("bronze").materializable() - freshness_checks
 
     lakehouse_daily_job = define_asset_job(
         name=DAILY_JOB_NAME,
-        # pipeline_runs is unpartitioned (it reads run history, not order dates): own schedule.
-        # Every table the steps build (the side tables are filled by those steps).
-        selection=AssetSelection.all().materializable()
-        - AssetSelection.assets("pipeline_runs")
-        - freshness_checks,
+        selection=daily_selection,
         partitions_def=daily_partitions,
         config=logging_config,
         description=(
@@ -59,7 +90,7 @@ def jobs_defs(freshness_check_keys: Sequence[AssetCheckKey], log_format: str) ->
     )
     ingest_bronze_job = define_asset_job(
         name=INGEST_BRONZE_JOB_NAME,
-        selection=AssetSelection.groups("bronze").materializable() - freshness_checks,
+        selection=bronze_selection,
         partitions_def=daily_partitions,
         config=logging_config,
         description="Run the bronze ingestion streams (every new landed file, exactly once).",
@@ -77,10 +108,21 @@ def jobs_defs(freshness_check_keys: Sequence[AssetCheckKey], log_format: str) ->
         description="Evaluate every table's freshness SLA (written to monitoring.sla_metrics).",
     )
     schedules = [
-        # Daily at 05:00: the previous day's partition, ahead of the 07:00 UTC gold SLA.
-        previous_day_schedule(lakehouse_daily_job, "lakehouse_daily_schedule", "0 5 * * *"),
+        # Daily (05:00 by default): the previous day's partition, ahead of the 07:00 UTC gold
+        # SLA.
+        previous_day_schedule(
+            lakehouse_daily_job,
+            "lakehouse_daily_schedule",
+            daily_schedule_cron,
+            JobTarget.of(daily_selection, graph),
+        ),
         # For teams that prefer batch ingestion to the landing sensor.
-        previous_day_schedule(ingest_bronze_job, "bronze_ingest_schedule", "0 4 * * *"),
+        previous_day_schedule(
+            ingest_bronze_job,
+            "bronze_ingest_schedule",
+            "0 4 * * *",
+            JobTarget.of(bronze_selection, graph),
+        ),
         ScheduleDefinition(
             job=pipeline_runs_job, cron_schedule="*/30 * * * *", name="pipeline_runs_schedule"
         ),
@@ -96,11 +138,20 @@ def previous_day_partition(scheduled_at: dt.datetime, calendar: PartitionCalenda
     return day.isoformat() if day >= calendar.start else None
 
 
-def previous_day_schedule(job: Any, name: str, cron: str) -> ScheduleDefinition:
+def previous_day_schedule(
+    job: Any, name: str, cron: str, target: JobTarget | None = None
+) -> ScheduleDefinition:
     """A daily schedule of ``job`` for the previous day of the real calendar.
 
     Not ``build_schedule_from_partitioned_job``: the partitions reach today (files land during
     the day), so "the last partition" would be a day that has not finished yet.
+
+    Each run names its ``target`` (the job's assets and checks) instead of leaving the job
+    implied: declarative automation ignores an upstream update only when the run that made
+    it targeted the downstream asset, and it reads that from the run's asset selection. A run
+    of the whole job without one looks to it like a run that built only the upstream tables:
+    it then re-runs what the scheduled run has just built (seen under the daemon:
+    ``feature_drift`` of the scheduled day).
     """
 
     @schedule(
@@ -117,6 +168,13 @@ def previous_day_schedule(job: Any, name: str, cron: str) -> ScheduleDefinition:
             return SkipReason(
                 f"the previous day is before the partition start {PARTITION_CALENDAR.start}"
             )
-        return RunRequest(run_key=f"{name}:{key}", partition_key=key)
+        if target is None:
+            return RunRequest(run_key=f"{name}:{key}", partition_key=key)
+        return RunRequest(
+            run_key=f"{name}:{key}",
+            partition_key=key,
+            asset_selection=list(target.assets),
+            asset_check_keys=list(target.checks),
+        )
 
     return _schedule

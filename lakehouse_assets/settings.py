@@ -72,6 +72,11 @@ class OperationsSettings:
             (doubling, at most 10 minutes; a ``Retry-After`` the service sends wins).
         alert_give_up_minutes: An alert still refused after this long is undeliverable: kept,
             listed by ``lakehouse alerts``, announced through the other service.
+        daily_schedule_cron: When ``lakehouse_daily_schedule`` runs the previous day (in the
+            partitions' timezone), once it is turned on.
+        refresh_cron: When the whole tables and the catalog tables refresh each day (UTC);
+            None: five minutes into gold's refresh window
+            (``operations/policies.whole_table_refresh_cron``).
     """
 
     bronze_sla_minutes: int = 15
@@ -92,6 +97,8 @@ class OperationsSettings:
     pagerduty_base_url: str = DEFAULT_PAGERDUTY_BASE_URL
     alert_retry_seconds: int = 30
     alert_give_up_minutes: int = 60
+    daily_schedule_cron: str = "0 5 * * *"
+    refresh_cron: str | None = None
     # The team that owns every asset (Dagster owner ``team:<owner>``; also the Databricks
     # clusters' owner tag).
     owner: str = "data-platform"
@@ -126,6 +133,8 @@ class OperationsSettings:
             ).rstrip("/"),
             alert_retry_seconds=_non_negative_int(environ, "LAKEHOUSE_ALERT_RETRY_SECONDS", 30),
             alert_give_up_minutes=_positive_int(environ, "LAKEHOUSE_ALERT_GIVE_UP_MINUTES", 60),
+            daily_schedule_cron=_cron(environ, "LAKEHOUSE_DAILY_SCHEDULE_CRON") or "0 5 * * *",
+            refresh_cron=_cron(environ, "LAKEHOUSE_REFRESH_CRON"),
         )
 
 
@@ -382,6 +391,20 @@ def _clock_time(environ: Mapping[str, str], name: str, default: str) -> str:
     if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
         raise SettingsError(f"{name}={raw!r} is not a UTC time of day (HH:MM)")
     return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _cron(environ: Mapping[str, str], name: str) -> str | None:
+    """A five-field cron expression from ``name``, or None when it is unset."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    raw = " ".join((environ.get(name) or "").split())
+    if not raw:
+        return None
+    if len(raw.split()) != 5 or not is_valid_cron_string(raw):
+        raise SettingsError(
+            f"{name}={raw!r} is not a cron expression (five fields, e.g. '0 5 * * *')"
+        )
+    return raw
 
 
 def _is_uri(location: str) -> bool:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,14 @@ class RunView:
     assets: frozenset[str]
     pools: frozenset[str]
     trigger: str | None
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def days(self) -> list[str]:
+        """The dates of the run's partition range (none for an unpartitioned run)."""
+        if self.first is None or self.last is None:
+            return []
+        first, last = dt.date.fromisoformat(self.first), dt.date.fromisoformat(self.last)
+        return [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 class LiveLakehouse:
@@ -82,9 +92,31 @@ class LiveLakehouse:
         yield from run_feed(self.landing, self.tpch, options, calendar)
 
     @contextlib.contextmanager
-    def daemon(self) -> Iterator[LiveLakehouse]:
+    def daemon(self, **environ: str) -> Iterator[LiveLakehouse]:
+        """The daemon running (with ``environ`` added to the environment, as a deploy with
+        changed settings would restart it) until the block ends."""
+        self.env.update(environ)
         with dagster_processes(self.env, ui=False, log_path=self.root / "daemon.log"):
             yield self
+            # Stopped between launches: a daemon stopped while it dequeues a run marks that
+            # run failed ("unrecoverable error while dequeuing"), which a restart must not do.
+            wait_for(
+                "no run being launched",
+                lambda: not launching(self.instance()),
+                timeout=300,
+                poll=0.5,
+            )
+
+    def command(self, *args: str) -> subprocess.Popen:
+        """A command of the project's environment (``lakehouse``, ``dagster``) against this
+        lakehouse and instance, in its own process group."""
+        return subprocess.Popen(
+            [str(Path(sys.executable).with_name(args[0])), *args[1:]],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def instance(self) -> DagsterInstance:
         return DagsterInstance.from_config(str(self.home))
@@ -122,6 +154,7 @@ def runs(instance: DagsterInstance) -> list[RunView]:
                 frozenset(k.to_user_string() for k in run.asset_selection or ()),
                 frozenset(pools or ()),
                 tags.get("lakehouse/trigger"),
+                dict(tags),
             )
         )
     return sorted(views, key=lambda r: r.start or float("inf"))
@@ -140,3 +173,8 @@ def unfinished(instance: DagsterInstance) -> list[RunView]:
     return [
         r for r in runs(instance) if r.status in {"QUEUED", "NOT_STARTED", "STARTING", "STARTED"}
     ]
+
+
+def launching(instance: DagsterInstance) -> list[RunView]:
+    """Runs the daemon has queued or is starting (not yet running their steps)."""
+    return [r for r in runs(instance) if r.status in {"QUEUED", "NOT_STARTED", "STARTING"}]

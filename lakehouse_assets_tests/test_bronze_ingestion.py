@@ -194,10 +194,12 @@ def test_records_dated_outside_their_folder_are_named_and_their_date_reported(in
     late = store.read(BRONZE).where("o_orderkey = 9").first()
     assert (str(late.o_orderdate), str(late._landing_date)) == ("1992-01-01", "1992-01-02")
     reported = [
-        e.materialization
-        for e in result.get_asset_materialization_events()
+        e.asset_observation_data.asset_observation
+        for e in result.get_asset_observation_events()
         if e.asset_key.to_user_string() == "bronze_orders" and e.partition == "1992-01-01"
     ]
+    # An observation, not a materialization: the 1992-01-01 partition was not written.
+    assert not [e for e in result.get_asset_materialization_events() if e.partition == "1992-01-01"]
     assert len(reported) == 1 and reported[0].metadata["records"].value == 1
     assert "late records" in reported[0].description
     assert reported[0].tags["lakehouse/late_records"] == "true"  # what the sensor reads

@@ -141,3 +141,32 @@ def test_dagster_cli_validates_the_code_location(tmp_path):
         env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_scheduled_run_names_every_asset_and_check_of_its_job():
+    """Automation reads what a run targeted from its asset selection: a scheduled run of the
+    whole daily job names all of it (and none of the freshness checks, which judge runs from
+    outside), so automation does not re-run what the scheduled run built."""
+    import datetime as dt
+
+    from dagster import DagsterInstance, build_schedule_context
+
+    defs = build_definitions(LakehouseSettings.from_env({}))
+    for schedule_name, job_name in (
+        ("lakehouse_daily_schedule", "lakehouse_daily_job"),
+        ("bronze_ingest_schedule", "ingest_bronze_job"),
+    ):
+        schedule = defs.resolve_schedule_def(schedule_name)
+        with DagsterInstance.ephemeral() as instance:
+            context = build_schedule_context(
+                instance=instance,
+                scheduled_execution_time=dt.datetime(1992, 3, 2, 5, tzinfo=dt.UTC),
+                repository_def=defs.get_repository_def(),
+            )
+            [request] = schedule.evaluate_tick(context).run_requests
+        job = defs.resolve_job_def(job_name)
+        assert request.partition_key == "1992-03-01"
+        assert set(request.asset_selection) == set(job.asset_layer.selected_asset_keys)
+        checks = set(request.asset_check_keys)
+        assert checks and not [c for c in checks if c.name == "freshness_sla"]
+        assert {c.asset_key for c in checks} <= set(request.asset_selection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from dagster import (
     AssetCheckKey,
     AssetKey,
@@ -211,9 +212,12 @@ def test_a_generated_table_joins_the_run_until_it_has_been_materialized(tmp_path
         assert AssetKey("dim_date") not in later.asset_selection
 
 
-def _runs_bronze_with_late_records(instance, late_day: str, with_silver: bool) -> None:
-    """A real run (ephemeral instance) whose bronze_orders step reports ``late_day`` through
-    bronze's own reporter, as a landing run (bronze and silver) or bronze alone."""
+def _runs_bronze_with_late_records(
+    instance, late_day: str, with_downstream: bool, run_day: str = "1992-02-01"
+) -> None:
+    """A real run (ephemeral instance) of ``run_day`` whose bronze_orders step reports
+    ``late_day`` through bronze's own reporter, as a landing run (bronze and the tables built
+    from it) or bronze alone; the instance's automation is evaluated after it."""
     from dagster import DailyPartitionsDefinition, Definitions, asset, define_asset_job
 
     from lakehouse_assets.bronze.dating import OffFolderDates
@@ -226,15 +230,17 @@ def _runs_bronze_with_late_records(instance, late_day: str, with_silver: bool) -
         day = dt.date.fromisoformat(late_day)
         report_business_dates(context, [OffFolderDates(day, dt.date(1992, 2, 1), 3)])
 
-    @asset(name="silver_orders", partitions_def=daily, deps=[bronze_orders])
-    def silver_orders() -> None:
-        return None
-
+    downstream = [
+        asset(name=name, partitions_def=daily, deps=[dep])(lambda: None)
+        for name, dep in (("silver_orders", "bronze_orders"), ("fact_orders", "silver_orders"))
+    ]
     job = define_asset_job("landing", partitions_def=daily)
-    defs = Definitions(assets=[bronze_orders, silver_orders], jobs=[job])
-    chosen = [bronze_orders.key, silver_orders.key] if with_silver else [bronze_orders.key]
+    defs = Definitions(assets=[bronze_orders, *downstream], jobs=[job])
+    chosen = [bronze_orders.key, *(a.key for a in downstream)] if with_downstream else None
     result = defs.resolve_job_def("landing").execute_in_process(
-        instance=instance, partition_key="1992-02-01", asset_selection=chosen
+        instance=instance,
+        partition_key=run_day,
+        asset_selection=chosen or [bronze_orders.key],
     )
     assert result.success
 
@@ -250,15 +256,16 @@ ORDERS_TARGET = {
 }
 
 
-def test_late_records_of_a_landing_run_start_their_own_dates_tables_without_bronze(tmp_path):
-    """Automation ignores bronze's report when the reporting run also built silver (Dagster's
-    any_deps_updated); the sensor runs the reported date's downstream tables instead."""
+@pytest.mark.parametrize("with_downstream", [True, False], ids=["landing_run", "bronze_only"])
+def test_late_records_start_their_own_dates_tables_without_bronze(tmp_path, with_downstream):
+    """Whichever run reported the late date (a landing run that built silver and gold for
+    its own date, or bronze alone), the sensor runs the reported date's downstream tables."""
     land(tmp_path, "orders", "1992-02-01", "orders_1992-02-01.jsonl", jsonl(order(1)))
     sensor = _sensor(tmp_path, targets=ORDERS_TARGET)
     with DagsterInstance.ephemeral() as instance:
         first = sensor(build_sensor_context(instance=instance))
         assert _ranges(first)[0][:2] == ("1992-02-01", "1992-02-01")
-        _runs_bronze_with_late_records(instance, "1992-01-05", with_silver=True)
+        _runs_bronze_with_late_records(instance, "1992-01-05", with_downstream)
         late = sensor(build_sensor_context(instance=instance, cursor=first.cursor))
         [request] = late.run_requests
         assert _ranges(late) == [("1992-01-05", "1992-01-05", ("fact_orders", "silver_orders"))]
@@ -270,15 +277,52 @@ def test_late_records_of_a_landing_run_start_their_own_dates_tables_without_bron
         assert isinstance(again, SkipReason)
 
 
-def test_late_records_of_a_bronze_only_run_are_left_to_automation(tmp_path):
+def test_a_late_date_inside_the_reporting_runs_range_is_not_run_again(tmp_path):
+    """The run built the reported date's tables itself (its bronze step came first)."""
     land(tmp_path, "orders", "1992-02-01", "orders_1992-02-01.jsonl", jsonl(order(1)))
     sensor = _sensor(tmp_path, targets=ORDERS_TARGET)
     with DagsterInstance.ephemeral() as instance:
         first = sensor(build_sensor_context(instance=instance))
-        _runs_bronze_with_late_records(instance, "1992-01-05", with_silver=False)
+        _runs_bronze_with_late_records(
+            instance, "1992-02-01", with_downstream=True, run_day="1992-02-01"
+        )
         result = sensor(build_sensor_context(instance=instance, cursor=first.cursor))
         assert not result.run_requests
         assert json.loads(result.cursor)["_late_records_after"] > 0
+
+
+def test_bronzes_late_report_is_not_an_update_that_automation_carries():
+    """Automation evaluated before and after a landing run of 1992-02-01 that reported a late
+    date (1992-01-05) requests nothing for that date: the sensor's run is its only run."""
+    from dagster import (
+        AutomationCondition,
+        DailyPartitionsDefinition,
+        Definitions,
+        asset,
+        evaluate_automation_conditions,
+    )
+
+    daily = DailyPartitionsDefinition(start_date="1992-01-01")
+
+    @asset(name="bronze_orders", partitions_def=daily)
+    def bronze_orders() -> None:
+        return None
+
+    @asset(
+        name="silver_orders",
+        partitions_def=daily,
+        deps=[bronze_orders],
+        automation_condition=AutomationCondition.any_deps_updated(),
+    )
+    def silver_orders() -> None:
+        return None
+
+    defs = Definitions(assets=[bronze_orders, silver_orders])
+    with DagsterInstance.ephemeral() as instance:
+        before = evaluate_automation_conditions(defs=defs, instance=instance)
+        _runs_bronze_with_late_records(instance, "1992-01-05", with_downstream=True)
+        after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor)
+        assert after.total_requested == 0, after.get_requested_partitions(silver_orders.key)
 
 
 def test_a_late_date_that_also_landed_this_tick_runs_once(tmp_path):

@@ -7,6 +7,7 @@ import os
 import subprocess
 
 import pytest
+from dagster import AssetKey
 
 from lakehouse_assets.partitions import (
     TPCH_FIRST_ORDER_DATE,
@@ -102,6 +103,23 @@ def test_auto_restore_is_off_unless_switched_on():
     assert LakehouseSettings.from_env({"LAKEHOUSE_AUTO_RESTORE": "TRUE"}).auto_restore is True
     with pytest.raises(SettingsError, match="LAKEHOUSE_AUTO_RESTORE='maybe' is not a boolean"):
         LakehouseSettings.from_env({"LAKEHOUSE_AUTO_RESTORE": "maybe"})
+
+
+def test_the_daily_schedule_and_the_refresh_move_with_their_cron_settings():
+    from lakehouse_assets.definitions import build_definitions
+
+    environ = {
+        "LAKEHOUSE_DAILY_SCHEDULE_CRON": "17 3 * * *",
+        "LAKEHOUSE_REFRESH_CRON": "40 1 * * *",
+    }
+    defs = build_definitions(LakehouseSettings.from_env(environ))
+    assert defs.resolve_schedule_def("lakehouse_daily_schedule").cron_schedule == "17 3 * * *"
+    dim = defs.resolve_asset_graph().get(AssetKey("dim_product")).automation_condition
+    assert "40 1 * * *" in str(dim)
+    default = build_definitions(LakehouseSettings.from_env({}))
+    assert default.resolve_schedule_def("lakehouse_daily_schedule").cron_schedule == "0 5 * * *"
+    with pytest.raises(SettingsError, match="LAKEHOUSE_REFRESH_CRON='every day' is not a cron"):
+        LakehouseSettings.from_env({"LAKEHOUSE_REFRESH_CRON": "every day"})
 
 
 def test_unknown_environment_is_a_clear_error():

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetMaterialization,
+    AssetObservation,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -205,9 +205,16 @@ def materialize_bronze_source(
 
 
 def report_business_dates(context: AssetExecutionContext, dated: list[OffFolderDates]) -> None:
-    """A materialization of each business date the run's records carry outside their folders
+    """An observation of each business date the run's records carry outside their folders
     (within the partitions), tagged ``LATE_RECORDS_TAG``: the UI shows the date changed, and
-    the landing sensor (or automation, after a bronze-only run) builds its tables."""
+    the landing sensor builds its tables (``bronze/sensors.py``).
+
+    An observation, not a materialization: bronze's partition of that date was not written
+    (the records are under their folder's date). A materialization would also make
+    automation request the date's tables beside the sensor's run of them: one duplicate run
+    per late date (Dagster ignores an update only where the run that made it also targeted
+    the downstream partition, and a landing run targets its own dates). Automation reads
+    materializations only."""
     last_partition = PARTITION_CALENDAR.last_date(dt.datetime.now(dt.UTC))
     for day in business_dates_outside(dated):
         if not PARTITION_CALENDAR.start <= day <= last_partition:
@@ -215,7 +222,7 @@ def report_business_dates(context: AssetExecutionContext, dated: list[OffFolderD
         records = sum(d.records for d in dated if d.business_date == day)
         folders = sorted({d.folder_date.isoformat() for d in dated if d.business_date == day})
         context.log_event(
-            AssetMaterialization(
+            AssetObservation(
                 asset_key=context.asset_key,
                 partition=day.isoformat(),
                 description="late records: dated this day, landed in another day's folder",

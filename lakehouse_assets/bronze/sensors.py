@@ -22,13 +22,14 @@ Files that cannot run are named in the tick's skip reason or log, never dropped:
 * a folder whose name is not a date: named; the bronze run records it as rejected.
 
 **Late records** (records dated outside their folder's date, ``bronze/dating.py``): bronze
-reports each business date they carry as a materialization of that date's partition, tagged
-``LATE_RECORDS_TAG``. Automation carries such a date on when the bronze run built bronze alone;
-when the run also built the tables downstream (every landing run does), Dagster's
-``any_deps_updated`` ignores it (the run "already targeted" them, for its own dates). So the
-sensor reads those reports (after a storage id kept in its cursor) and requests a run of the
-source's downstream tables, without bronze, for exactly those dates: a correction for a date
-months back, sent in today's extract, reaches silver and gold of its own date.
+reports each business date they carry as an *observation* of that date's partition, tagged
+``LATE_RECORDS_TAG`` (not a materialization: the partition itself was not written, and
+automation, which reads materializations only, would otherwise request the date beside this
+sensor's run, once per late date). The sensor reads those reports (after a storage id kept in
+its cursor) and requests a run of the source's downstream tables, without bronze, for exactly
+those dates: a correction for a date months back, sent in today's extract, reaches silver and
+gold of its own date, whichever run landed it (a landing run, a bronze run by hand). A date
+the reporting run built downstream itself (inside its own partition range) is not run again.
 
 The ``run_key`` is derived from the new fingerprints (late runs: from the reports' storage
 ids), so a tick evaluated twice launches nothing twice.
@@ -64,7 +65,7 @@ from lakehouse_assets.partitions import PartitionCalendar
 LANDING_SENSOR_NAME = "landing_sensor"
 # Tag of bronze's report of a business date that late records carry (bronze/ingest.py).
 LATE_RECORDS_TAG = "lakehouse/late_records"
-# The cursor's key for the storage id of the last materialization the late-records scan read.
+# The cursor's key for the storage id of the last observation the late-records scan read.
 LATE_RECORDS_CURSOR = "_late_records_after"
 LATE_RECORDS_TRIGGER = "late_records"
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -330,34 +331,32 @@ def read_late_reports(
     after: int | None,
 ) -> LateReports:
     """Bronze's late-record reports after storage id ``after``, of the sources that date their
-    records, from runs that also targeted the source's downstream tables (the others are
-    automation's: see the module docstring), as Dagster reads a run's targets."""
+    records, except the dates their reporting run built downstream itself."""
     dates: dict[str, set[str]] = defaultdict(set)
     newest = after
-    selections: dict[str, frozenset[AssetKey]] = {}
+    built: dict[str, RunTarget] = {}
     for source in sources:
         if source.business_date_field is None:
             continue
         downstream = set(_target(targets, source.name).assets) - {_bronze_key(source.name)}
-        for record in _materializations_after(context, _bronze_key(source.name), after):
+        for record in _observations_after(context, _bronze_key(source.name), after):
             newest = max(newest or 0, record.storage_id)
-            event = record.asset_materialization
+            event = record.asset_observation
             if event is None or not event.partition or LATE_RECORDS_TAG not in event.tags:
                 continue
-            if record.run_id not in selections:
-                selections[record.run_id] = _run_selection(context, record.run_id)
-            selection = selections[record.run_id]
-            if selection & downstream:
+            if record.run_id not in built:
+                built[record.run_id] = _run_target(context, record.run_id)
+            if not built[record.run_id].built(downstream, event.partition):
                 dates[source.name].add(event.partition)
     return LateReports(dict(dates), newest)
 
 
-def _materializations_after(
+def _observations_after(
     context: SensorEvaluationContext, key: AssetKey, after: int | None
 ) -> Iterable:
     cursor = None
     while True:
-        page = context.instance.fetch_materializations(
+        page = context.instance.fetch_observations(
             AssetRecordsFilter(asset_key=key, after_storage_id=after),
             limit=1000,
             cursor=cursor,
@@ -369,11 +368,33 @@ def _materializations_after(
         cursor = page.cursor
 
 
-def _run_selection(context: SensorEvaluationContext, run_id: str) -> frozenset[AssetKey]:
-    """The assets the run targeted, as Dagster's ``executed_with_root_target`` reads them: none
-    for a runless report or a run without an asset selection."""
+@dataclass(frozen=True)
+class RunTarget:
+    """The assets a run targeted and its partition range (both empty for a runless report)."""
+
+    assets: frozenset[AssetKey] = frozenset()
+    first: str | None = None
+    last: str | None = None
+
+    def built(self, downstream: set[AssetKey], day: str) -> bool:
+        """Whether the run also built ``day`` of every ``downstream`` table: its bronze step
+        finished before them, so they read the late records already."""
+        if not downstream <= self.assets or self.first is None or self.last is None:
+            return False
+        return self.first <= day <= self.last
+
+
+def _run_target(context: SensorEvaluationContext, run_id: str) -> RunTarget:
     run = context.instance.get_run_by_id(run_id) if run_id else None
-    return frozenset(run.asset_selection or ()) if run is not None else frozenset()
+    if run is None:
+        return RunTarget()
+    tags = run.tags
+    single = tags.get("dagster/partition")
+    return RunTarget(
+        frozenset(run.asset_selection or ()),
+        tags.get("dagster/asset_partition_range_start") or single,
+        tags.get("dagster/asset_partition_range_end") or single,
+    )
 
 
 def landing_sensor(

@@ -211,7 +211,7 @@ def asset_policies(
     daily = [k for a in built if a.partitions_def is not None for k in a.keys]
     whole_tables = AssetSelection.assets(*whole) if whole else None
     daily_tables = AssetSelection.assets(*daily) if daily else None
-    refresh_cron = whole_table_refresh_cron(policies["gold"])
+    refresh_cron = settings.refresh_cron or whole_table_refresh_cron(policies["gold"])
     snapshots = set(snapshot_assets.resolve(built)) if snapshot_assets else set()
     native = {
         **{layer: policy.freshness_policy() for layer, policy in policies.items()},
