@@ -69,7 +69,7 @@ def test_a_source_that_misses_its_day_is_stale_in_the_badge_and_the_check(tmp_pa
                 history = instance.event_log_storage.get_asset_check_execution_history(key, 5)
                 return [r for r in history if r.status == Status.FAILED]
 
-            [record, *_] = wait_for("a failing freshness_sla check", failed_check, timeout=240)
+            [record, *_] = wait_for("a failing freshness_sla check", failed_check, timeout=360)
             evaluation = record.event.dagster_event.event_specific_data
             assert "did a source miss its day?" in (evaluation.description or "")
             wait_for(

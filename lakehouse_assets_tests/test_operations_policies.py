@@ -477,3 +477,37 @@ def test_the_data_dictionary_refreshes_daily_and_when_its_code_changes():
         count, cursor = requested(changed, 10, cursor)
         assert count == 1
         assert requested(changed, 12, cursor)[0] == 0
+
+
+def test_the_freshness_sensor_waits_while_its_previous_run_is_queued():
+    """One waiting freshness run at most: a run that has not started yet would evaluate an
+    instant older than the next tick's, so the sensor requests nothing until it starts."""
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, build_sensor_context
+    from dagster._core.utils import make_new_run_id
+
+    from lakehouse_assets.operations.freshness_checks import FRESHNESS_JOB_NAME
+
+    defs = build_definitions(LakehouseSettings.from_env({}))
+    sensor = defs.resolve_sensor_def("freshness_sla_sensor")
+    with DagsterInstance.ephemeral() as instance:
+        [first] = sensor.evaluate_tick(build_sensor_context(instance=instance)).run_requests
+        assert first.run_key.startswith("freshness:")
+        # Not started yet (a queued run also needs a code location's origin to be stored).
+        queued = DagsterRun(
+            job_name=FRESHNESS_JOB_NAME,
+            run_id=make_new_run_id(),
+            status=DagsterRunStatus.NOT_STARTED,
+        )
+        instance.add_run(queued)
+        waiting = sensor.evaluate_tick(build_sensor_context(instance=instance))
+        assert not waiting.run_requests and queued.run_id in waiting.skip_message
+        instance.delete_run(queued.run_id)
+        instance.add_run(
+            DagsterRun(
+                job_name=FRESHNESS_JOB_NAME,
+                run_id=make_new_run_id(),
+                status=DagsterRunStatus.STARTED,
+            )
+        )
+        started = sensor.evaluate_tick(build_sensor_context(instance=instance))
+        assert len(started.run_requests) == 1  # running: evaluating now, the next may queue

@@ -25,10 +25,13 @@ from dagster import (
     AssetSpec,
     Config,
     DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
+    SkipReason,
     multi_asset_check,
     sensor,
 )
@@ -231,8 +234,23 @@ def record_sla_metrics(
     store.merge(SLA_METRICS, rows, keys=["table_name", "sla_timestamp"])
 
 
+# A freshness run in one of these has not evaluated yet: another request would only queue.
+WAITING_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+]
+
+
 def freshness_sensor(settings: LakehouseSettings) -> SensorDefinition:
-    """Launches the freshness checks every ``freshness_interval_seconds``, clock pinned."""
+    """Launches the freshness checks every ``freshness_interval_seconds``, clock pinned, and
+    not while the previous evaluation still waits to start.
+
+    Each run evaluates the instant its tick pinned. When the runs take longer than the
+    interval (a busy laptop, a cold cluster), requesting on every tick piles them up in the
+    queue, and each judges a moment that is older the longer it waited: a source that missed
+    its day is reported minutes late, after a backlog of stale verdicts (seen under the
+    daemon with a 45-second interval and 50-second runs). One waiting run at most."""
     operations = settings.operations
     running = operations.slack_enabled or operations.pagerduty_enabled or operations.live
 
@@ -243,7 +261,14 @@ def freshness_sensor(settings: LakehouseSettings) -> SensorDefinition:
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description="Evaluates the freshness SLA of every table, bronze through vector index.",
     )
-    def freshness_sla_sensor(context: SensorEvaluationContext) -> RunRequest:
+    def freshness_sla_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
+        waiting = context.instance.get_runs(
+            RunsFilter(job_name=FRESHNESS_JOB_NAME, statuses=WAITING_STATUSES), limit=1
+        )
+        if waiting:
+            return SkipReason(
+                f"the previous freshness evaluation ({waiting[0].run_id}) has not started yet"
+            )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         return freshness_run_request(now)
 
