@@ -98,14 +98,20 @@ class LiveLakehouse:
         self.env.update(environ)
         with dagster_processes(self.env, ui=False, log_path=self.root / "daemon.log"):
             yield self
-            # Stopped between launches: a daemon stopped while it dequeues a run marks that
-            # run failed ("unrecoverable error while dequeuing"), which a restart must not do.
-            wait_for(
-                "no run being launched",
-                lambda: not launching(self.instance()),
-                timeout=300,
-                poll=0.5,
-            )
+            # Stopped with no run in flight: a daemon stopped while it dequeues a run marks
+            # that run failed ("unrecoverable error while dequeuing"), and the runs it
+            # launched are its children, stopped with it; a restart must do neither.
+            # A sensor that keeps a run going at all times (a short freshness interval) gets
+            # the weaker guarantee: stopped between launches.
+            instance = self.instance()
+            try:
+                wait_for(
+                    "no run in flight", lambda: not unfinished(instance), timeout=120, poll=0.5
+                )
+            except AssertionError:
+                wait_for(
+                    "no run being launched", lambda: not launching(instance), timeout=300, poll=0.5
+                )
 
     def command(self, *args: str) -> subprocess.Popen:
         """A command of the project's environment (``lakehouse``, ``dagster``) against this

@@ -16,7 +16,7 @@ One daemon lakehouse (bounded, stops by itself) for every orchestration promise:
 * **A killed run.** ``lakehouse materialize`` is killed (SIGKILL) while its run is STARTED;
   the orphaned-run sensor marks it failed and the alert router sends it.
 * **Schedules.** The daemon restarts with the whole tables' refresh and the daily schedule
-  set to fire a minute or two later (``LAKEHOUSE_REFRESH_CRON``,
+  set to fire minutes later (``LAKEHOUSE_REFRESH_CRON``,
   ``LAKEHOUSE_DAILY_SCHEDULE_CRON``; the schedule turned on with ``dagster schedule start``):
   both fire at their cron time.
 
@@ -166,9 +166,12 @@ def live(tmp_path_factory):
             day2_before = _fact_orders_of(lake, days[2])
         products_before = _dim_product(lake)
         corrupted = _a_write_past_the_checks(lake)
-        # A deploy with the daily refresh and the daily schedule a minute or two away, and the
+        # A deploy with the daily refresh and the daily schedule minutes away, and the
         # auto-restore sensor on.
-        refresh_at, daily_at = _next_minutes(lead=dt.timedelta(seconds=150), apart=2)
+        # Five minutes apart: the refresh fails on the bad write and the restore follows it
+        # (about 100 s alone, 220 s in CI beside the other worker) before the daily run, which
+        # would otherwise judge the same bad version first.
+        refresh_at, daily_at = _next_minutes(lead=dt.timedelta(seconds=150), apart=5)
         with lake.daemon(
             LAKEHOUSE_REFRESH_CRON=_daily_cron(refresh_at),
             LAKEHOUSE_DAILY_SCHEDULE_CRON=_daily_cron(daily_at),

@@ -162,7 +162,9 @@ def auto_restore_sensor(enabled: bool, restore_job: JobDefinition, gold_tables: 
             RunRequest(
                 run_key=f"restore:{run_id}:{table}",
                 run_config={"ops": {"restore_table_op": {"config": {"table": table}}}},
-                tags={"lakehouse/restore_after_run": run_id},
+                # Ahead of the other queued table writers: readers see the bad version
+                # until it is restored.
+                tags={"lakehouse/restore_after_run": run_id, "dagster/priority": "1"},
             )
             for table in tables
         ]
