@@ -49,10 +49,9 @@ class JobTarget:
     checks: tuple[AssetCheckKey, ...]
 
     @classmethod
-    def of(cls, selection: AssetSelection, graph: Sequence[AssetsDefinition]) -> JobTarget:
-        """``selection`` resolved over ``graph`` (the freshness checks, which ``selection``
-        leaves out, are not in it: they are built over the graph, after it)."""
-        asset_graph = AssetGraph.from_assets(graph)
+    def of(cls, selection: AssetSelection, asset_graph: AssetGraph) -> JobTarget:
+        """``selection`` resolved over ``asset_graph`` (the freshness checks, which
+        ``selection`` leaves out, are not in it: they are built over the graph, after it)."""
         return cls(
             tuple(sorted(selection.resolve(asset_graph, allow_missing=True), key=str)),
             tuple(sorted(selection.resolve_checks(asset_graph, allow_missing=True), key=str)),
@@ -77,6 +76,7 @@ def jobs_defs(
         AssetSelection.all().materializable() - AssetSelection.assets("pipeline_runs")
     ) - freshness_checks
     bronze_selection = AssetSelection.groups("bronze").materializable() - freshness_checks
+    asset_graph = AssetGraph.from_assets(graph)  # once: both schedules resolve over it
 
     lakehouse_daily_job = define_asset_job(
         name=DAILY_JOB_NAME,
@@ -114,14 +114,14 @@ def jobs_defs(
             lakehouse_daily_job,
             "lakehouse_daily_schedule",
             daily_schedule_cron,
-            JobTarget.of(daily_selection, graph),
+            JobTarget.of(daily_selection, asset_graph),
         ),
         # For teams that prefer batch ingestion to the landing sensor.
         previous_day_schedule(
             ingest_bronze_job,
             "bronze_ingest_schedule",
             "0 4 * * *",
-            JobTarget.of(bronze_selection, graph),
+            JobTarget.of(bronze_selection, asset_graph),
         ),
         ScheduleDefinition(
             job=pipeline_runs_job, cron_schedule="*/30 * * * *", name="pipeline_runs_schedule"
@@ -138,9 +138,7 @@ def previous_day_partition(scheduled_at: dt.datetime, calendar: PartitionCalenda
     return day.isoformat() if day >= calendar.start else None
 
 
-def previous_day_schedule(
-    job: Any, name: str, cron: str, target: JobTarget | None = None
-) -> ScheduleDefinition:
+def previous_day_schedule(job: Any, name: str, cron: str, target: JobTarget) -> ScheduleDefinition:
     """A daily schedule of ``job`` for the previous day of the real calendar.
 
     Not ``build_schedule_from_partitioned_job``: the partitions reach today (files land during
@@ -168,8 +166,6 @@ def previous_day_schedule(
             return SkipReason(
                 f"the previous day is before the partition start {PARTITION_CALENDAR.start}"
             )
-        if target is None:
-            return RunRequest(run_key=f"{name}:{key}", partition_key=key)
         return RunRequest(
             run_key=f"{name}:{key}",
             partition_key=key,
